@@ -1,0 +1,153 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+)
+
+// Outbox saves a state change and the events it causes in one transaction,
+// then publishes the events at once. If the process dies between the commit
+// and the publish (or the broker is down), the events wait in the store as
+// outbox records, and Relay publishes them later. Either way an event is
+// published at least once, with its deterministic id, and never without its
+// state change.
+//
+// Why not Dapr's own outbox (outboxPublishPubsub on the state store)? It holds
+// every event for at least a second before publishing (a fixed scan delay in
+// the runtime), gives it a random id that the broker cannot de-duplicate, and
+// sends all of a store's events to a single topic. This one publishes
+// immediately and keeps the event ids.
+type Outbox struct {
+	state   State
+	pub     Publisher
+	log     *slog.Logger
+	deletes chan string
+}
+
+// outboxKeyPrefix prefixes an outbox record's key; the rest is the event id.
+const outboxKeyPrefix = "outbox|"
+
+// outboxKind marks outbox records so that a state query can find them.
+const outboxKind = "outbox"
+
+type outboxRecord struct {
+	Kind    string         `json:"kind"`
+	Message events.Message `json:"message"`
+	At      time.Time      `json:"at"`
+}
+
+// NewOutbox returns an outbox over state and pub. Run must be running for
+// published records to be cleaned up.
+func NewOutbox(state State, pub Publisher, log *slog.Logger) *Outbox {
+	return &Outbox{state: state, pub: pub, log: log, deletes: make(chan string, 4096)}
+}
+
+// Commit applies ops and records msgs in one transaction, then publishes msgs.
+// It fails only if the transaction fails (ErrConflict on a stale ETag): once it
+// returns nil, the events will be published.
+func (o *Outbox) Commit(ctx context.Context, ops []Op, msgs ...events.Message) error {
+	now := time.Now().UTC()
+	all := make([]Op, 0, len(ops)+len(msgs))
+	all = append(all, ops...)
+	for _, m := range msgs {
+		all = append(all, Op{Key: outboxKeyPrefix + m.ID, Value: outboxRecord{Kind: outboxKind, Message: m, At: now}})
+	}
+	if err := o.state.Transact(ctx, all...); err != nil {
+		return err
+	}
+	// Publish with a context that outlives a cancelled request: the state is
+	// committed, so the event should go out now rather than wait for the relay.
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		o.publish(pubCtx, m)
+	}
+	return nil
+}
+
+func (o *Outbox) publish(ctx context.Context, m events.Message) bool {
+	if err := o.pub.Publish(ctx, m); err != nil {
+		o.log.WarnContext(ctx, "publish failed; the outbox relay will retry", "event", m.ID, "err", err)
+		return false
+	}
+	select {
+	case o.deletes <- outboxKeyPrefix + m.ID:
+	default: // the cleaner is behind; the relay will find and delete this record
+	}
+	return true
+}
+
+// Run deletes the records of published events in batches, and every interval
+// relays records older than minAge that were never published (a crash or a
+// broker outage). It returns when ctx ends.
+func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	batch := make([]Op, 0, 64)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := o.state.Transact(context.WithoutCancel(ctx), batch...); err != nil {
+			o.log.Warn("outbox cleanup failed; the relay will retry", "records", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			flush()
+			return
+		case key := <-o.deletes:
+			batch = append(batch, Op{Key: key, Delete: true})
+			// Drain what is already queued, so a burst costs one transaction.
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case key = <-o.deletes:
+					batch = append(batch, Op{Key: key, Delete: true})
+				default:
+					break drain
+				}
+			}
+			flush()
+		case <-tick.C:
+			o.Relay(ctx, minAge)
+		}
+	}
+}
+
+// Relay publishes every outbox record older than minAge and queues its
+// deletion. It returns the number of events it published.
+func (o *Outbox) Relay(ctx context.Context, minAge time.Duration) int {
+	query := `{"filter":{"EQ":{"kind":"` + outboxKind + `"}},"page":{"limit":200}}`
+	items, _, err := o.state.Query(ctx, query)
+	if err != nil {
+		o.log.Warn("outbox relay: query failed", "err", err)
+		return 0
+	}
+	n := 0
+	cutoff := time.Now().Add(-minAge)
+	for _, it := range items {
+		if !strings.Contains(it.Key, outboxKeyPrefix) {
+			continue
+		}
+		var rec outboxRecord
+		if err := json.Unmarshal(it.Value, &rec); err != nil || rec.Kind != outboxKind {
+			continue
+		}
+		if rec.At.After(cutoff) {
+			continue // probably being published right now by Commit
+		}
+		if o.publish(ctx, rec.Message) {
+			n++
+			o.log.Info("outbox relay published a pending event", "event", rec.Message.ID, "age", time.Since(rec.At).Round(time.Millisecond))
+		}
+	}
+	return n
+}

@@ -1,0 +1,133 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID returns the id of the request being served, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// NewID returns a random 128-bit id in hex.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Observe gives every request an id (kept from X-Request-Id when a proxy set
+// one), recovers panics as 500s, and logs one line per request with the
+// method, route template, status, duration and the W3C trace id that Dapr
+// propagates. Health probes are not logged.
+func Observe(log *slog.Logger) mux.MiddlewareFunc {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-Id")
+			if id == "" || len(id) > 64 {
+				id = NewID()
+			}
+			w.Header().Set("X-Request-Id", id)
+			r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			start := time.Now()
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					Error(rec, r, log, fmt.Errorf("panic: %v", p))
+				}
+				if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+					return
+				}
+				log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+					slog.String("method", r.Method),
+					slog.String("route", routeOf(r)),
+					slog.Int("status", rec.status),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("request_id", id),
+					slog.String("trace_id", traceID(r)),
+				)
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+func routeOf(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if tpl, err := route.GetPathTemplate(); err == nil {
+			return tpl
+		}
+	}
+	return r.URL.Path
+}
+
+// traceID reads the trace id from a W3C traceparent header: version-traceid-spanid-flags.
+func traceID(r *http.Request) string {
+	parts := strings.Split(r.Header.Get("traceparent"), "-")
+	if len(parts) == 4 {
+		return parts[1]
+	}
+	return ""
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// NotFound answers unknown routes with the original's 404 body.
+func NotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusNotFound, ErrorBody{Errors: []ErrorItem{{Message: "Not Found"}}})
+	})
+}
+
+// MethodNotAllowed answers a known route with the wrong method.
+func MethodNotAllowed() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusMethodNotAllowed, ErrorBody{Errors: []ErrorItem{{Message: "Method not allowed"}}})
+	})
+}
+
+// NewRouter returns a gorilla/mux router with the shared 404/405 bodies and the
+// Observe middleware. Unknown routes are logged too.
+func NewRouter(log *slog.Logger) *mux.Router {
+	r := mux.NewRouter()
+	observe := Observe(log)
+	r.NotFoundHandler = observe(NotFound())
+	r.MethodNotAllowedHandler = observe(MethodNotAllowed())
+	r.Use(observe)
+	return r
+}

@@ -1,0 +1,72 @@
+package mesh
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Ports are the infrastructure's ports. The defaults stay clear of the
+// standard ports of servers a developer machine may already run (PostgreSQL
+// 5432, NATS 4222, Redis 6379, ...).
+type Ports struct {
+	Gateway    int // the public origin
+	NATS       int
+	NATSHTTP   int // NATS monitoring
+	Postgres   int
+	Placement  int
+	PlaceHTTP  int // placement health
+	PlaceRaft  int // placement raft
+	Scheduler  int
+	SchedHTTP  int // scheduler health
+	EtcdClient int
+	EtcdPeer   int
+	StripeMock int
+}
+
+// DefaultPorts are the ports of `make up`.
+func DefaultPorts() Ports {
+	return Ports{
+		Gateway: 8080, NATS: 14222, NATSHTTP: 18222, Postgres: 15432,
+		Placement: 50005, PlaceHTTP: 18085, PlaceRaft: 18201, Scheduler: 50006, SchedHTTP: 18086,
+		EtcdClient: 12379, EtcdPeer: 12380, StripeMock: 12111,
+	}
+}
+
+// FreePorts returns n distinct ports that were free a moment ago.
+func FreePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// checkFree fails with a message naming every port that is already taken and
+// what the runner wanted it for.
+func checkFree(want map[string]int) error {
+	var taken []string
+	for what, port := range want {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			taken = append(taken, fmt.Sprintf("%d (%s)", port, what))
+			continue
+		}
+		l.Close()
+	}
+	if len(taken) > 0 {
+		return fmt.Errorf("ports already in use: %s; stop what uses them, or move the mesh (PORT=... for the public origin, or edit dapr.yaml)", strings.Join(taken, ", "))
+	}
+	return nil
+}
