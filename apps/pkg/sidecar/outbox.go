@@ -98,23 +98,29 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 		}
 		batch = batch[:0]
 	}
+	drain := func() {
+		for len(batch) < cap(batch) {
+			select {
+			case key := <-o.deletes:
+				batch = append(batch, Op{Key: key, Delete: true})
+			default:
+				return
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			flush()
+			// Shutting down: delete what is queued. Records missed here are
+			// harmless; the relay republishes them and the broker drops the
+			// duplicate by its id.
+			for drain(); len(batch) > 0; drain() {
+				flush()
+			}
 			return
 		case key := <-o.deletes:
 			batch = append(batch, Op{Key: key, Delete: true})
-			// Drain what is already queued, so a burst costs one transaction.
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case key = <-o.deletes:
-					batch = append(batch, Op{Key: key, Delete: true})
-				default:
-					break drain
-				}
-			}
+			drain() // what is already queued, so a burst costs one transaction
 			flush()
 		case <-tick.C:
 			o.Relay(ctx, minAge)

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/service"
+)
+
+// config is every setting expiration reads from its environment.
+type config struct {
+	service.Base
+	StateStore    string        // STATE_STORE: expiration's own store (also the actor state store)
+	PubSub        string        // PUBSUB: the pub/sub component to publish through
+	RetryDelay    time.Duration // REMINDER_RETRY_DELAY: when a firing cannot be saved, try again this much later
+	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	env := service.NewEnv(getenv)
+	c := config{
+		Base:          env.Base("3005"),
+		StateStore:    env.String("STATE_STORE", "expiration-store"),
+		PubSub:        env.String("PUBSUB", "pubsub"),
+		RetryDelay:    env.Duration("REMINDER_RETRY_DELAY", "5s"),
+		RelayInterval: env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
+	}
+	return c, env.Err()
+}

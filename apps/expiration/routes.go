@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/tixmesh/ticketing/apps/pkg/apperr"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
+)
+
+var errUnknownActorType = apperr.New(apperr.NotFound, "Not Found")
+
+// newServer maps every route on one screen. Expiration has no public API: its
+// callers are its sidecar (events, actor reminders) and the probes.
+func newServer(log *slog.Logger, cfg config, s *scheduler) http.Handler {
+	r := web.NewRouter(log)
+	web.Health(r, map[string]web.Check{
+		"sidecar": func(ctx context.Context) error { return sidecar.WaitOutbound(ctx, cfg.DaprHTTPAddr) },
+	})
+
+	// Subscriptions (declared in components/subscriptions).
+	r.Handle("/events/order-created", sidecar.Subscription(log, s.onOrderCreated)).Methods(http.MethodPost)
+	r.Handle("/events/order-cancelled", sidecar.Subscription(log, s.onOrderCancelled)).Methods(http.MethodPost)
+
+	// The actor protocol: one OrderExpiration actor per order.
+	r.Handle("/dapr/config", handleActorConfig()).Methods(http.MethodGet)
+	r.Handle("/actors/{type}/{id}/method/remind/{name}", handleReminder(log, s)).Methods(http.MethodPut)
+	r.Handle("/actors/{type}/{id}", handleDeactivate()).Methods(http.MethodDelete)
+
+	r.Handle("/debug/lateness", handleLateness(s.lateness)).Methods(http.MethodGet)
+	return r
+}

@@ -1,0 +1,105 @@
+package sidecar_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func msg(id string) events.Message {
+	return events.ExpirationCompleteEvent{OrderID: id}.Message()
+}
+
+func outboxKeys(s *sidecartest.State) []string {
+	var out []string
+	for _, k := range s.Keys() {
+		if len(k) > 7 && k[:7] == "outbox|" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func TestCommitSavesStateAndPublishesAtOnce(t *testing.T) {
+	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
+	ob := sidecar.NewOutbox(state, pub, quiet)
+	err := ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: map[string]string{"id": "o1"}, Create: true}}, msg("o1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := state.Get(context.Background(), "order|o1"); !it.Found() {
+		t.Error("the state change was not saved")
+	}
+	if got := pub.Messages(); len(got) != 1 || got[0].ID != "expiration:complete/o1" {
+		t.Errorf("published %v, want the one event", got)
+	}
+}
+
+func TestFailedTransactionPublishesNothing(t *testing.T) {
+	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
+	ob := sidecar.NewOutbox(state, pub, quiet)
+	ctx := context.Background()
+	if err := state.Transact(ctx, sidecar.Op{Key: "order|o1", Value: 1}); err != nil {
+		t.Fatal(err)
+	}
+	err := ob.Commit(ctx, []sidecar.Op{{Key: "order|o1", Value: 2, Create: true}}, msg("o1"))
+	if !errors.Is(err, sidecar.ErrConflict) {
+		t.Fatalf("commit = %v, want a conflict", err)
+	}
+	if got := pub.Messages(); len(got) != 0 {
+		t.Errorf("published %v for a change that was not saved", got)
+	}
+	if got := outboxKeys(state); len(got) != 0 {
+		t.Errorf("outbox records %v for a change that was not saved", got)
+	}
+}
+
+func TestEventsThatCouldNotBePublishedAreRelayedLater(t *testing.T) {
+	state, pub := sidecartest.NewState(), &sidecartest.Publisher{Err: errors.New("broker down")}
+	ob := sidecar.NewOutbox(state, pub, quiet)
+	ctx := context.Background()
+	if err := ob.Commit(ctx, []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1")); err != nil {
+		t.Fatalf("commit failed although the state was saved: %v", err)
+	}
+	if got := outboxKeys(state); len(got) != 1 {
+		t.Fatalf("outbox records %v, want the unpublished event kept", got)
+	}
+	// Too young: the relay leaves it to the committer that may still be publishing.
+	if n := ob.Relay(ctx, time.Hour); n != 0 {
+		t.Errorf("relay published %d young records, want 0", n)
+	}
+	pub.Err = nil
+	if n := ob.Relay(ctx, 0); n != 1 {
+		t.Fatalf("relay published %d, want 1", n)
+	}
+	if got := pub.Messages(); len(got) != 1 || got[0].ID != "expiration:complete/o1" {
+		t.Errorf("relayed %v, want the event with its own id", got)
+	}
+}
+
+func TestPublishedRecordsAreCleanedUp(t *testing.T) {
+	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
+	ob := sidecar.NewOutbox(state, pub, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
+	for i := range 10 {
+		if err := ob.Commit(context.Background(), nil, msg(string(rune('a'+i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel() // Run flushes what it has queued before it returns
+	<-done
+	if got := outboxKeys(state); len(got) != 0 {
+		t.Errorf("outbox records %v left after publishing, want none", got)
+	}
+}
