@@ -135,4 +135,3 @@ func tooMany(w http.ResponseWriter, r *http.Request, log *slog.Logger, wait time
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	web.Error(w, r, log, ErrTooManyAttempts)
 }
-
