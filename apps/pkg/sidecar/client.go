@@ -9,6 +9,9 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tixmesh/ticketing/apps/pkg/tracing"
 )
 
 // Connect returns a client of the sidecar at grpcAddr once the sidecar says its
@@ -19,11 +22,22 @@ func Connect(ctx context.Context, grpcAddr, httpAddr string) (dapr.Client, error
 	if err := WaitOutbound(ctx, httpAddr); err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(propagateTrace))
 	if err != nil {
 		return nil, fmt.Errorf("sidecar at %s: %w", grpcAddr, err)
 	}
 	return dapr.NewClientWithConnection(conn), nil
+}
+
+// propagateTrace passes the request's W3C trace context to the sidecar, which
+// continues the trace into state calls and published events.
+func propagateTrace(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if tp := tracing.Parent(ctx); tp != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", tp)
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
 // WaitOutbound polls the sidecar's outbound health endpoint until it answers

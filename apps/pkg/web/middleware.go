@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/tixmesh/ticketing/apps/pkg/tracing"
 )
 
 type ctxKey int
@@ -42,7 +43,14 @@ func Observe(log *slog.Logger) mux.MiddlewareFunc {
 				id = NewID()
 			}
 			w.Header().Set("X-Request-Id", id)
-			r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+			// Continue the caller's trace (Dapr sends traceparent with every
+			// delivery), or start one; sidecar calls made for this request carry it.
+			tp := r.Header.Get("traceparent")
+			if !tracing.Valid(tp) {
+				tp = tracing.New()
+			}
+			ctx := tracing.WithParent(context.WithValue(r.Context(), requestIDKey, id), tp)
+			r = r.WithContext(ctx)
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			start := time.Now()
 			defer func() {
@@ -61,7 +69,7 @@ func Observe(log *slog.Logger) mux.MiddlewareFunc {
 					slog.Int("status", rec.status),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", id),
-					slog.String("trace_id", traceID(r)),
+					slog.String("trace_id", tracing.TraceID(tp)),
 				)
 			}()
 			next.ServeHTTP(rec, r)
@@ -76,15 +84,6 @@ func routeOf(r *http.Request) string {
 		}
 	}
 	return r.URL.Path
-}
-
-// traceID reads the trace id from a W3C traceparent header: version-traceid-spanid-flags.
-func traceID(r *http.Request) string {
-	parts := strings.Split(r.Header.Get("traceparent"), "-")
-	if len(parts) == 4 {
-		return parts[1]
-	}
-	return ""
 }
 
 type statusRecorder struct {
