@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
+)
+
+// newServer maps every route and every subscription, with its middleware, on
+// one screen.
+func newServer(log *slog.Logger, cfg config, keys *auth.Keys, orders *orderStore) http.Handler {
+	r := web.NewRouter(log)
+	web.Health(r, map[string]web.Check{
+		"sidecar": func(ctx context.Context) error { return sidecar.WaitOutbound(ctx, cfg.DaprHTTPAddr) },
+	})
+
+	api := r.PathPrefix("/api/orders").Subrouter()
+	api.Use(auth.CurrentUser(keys), auth.Require)
+	api.Handle("", handleCreateOrder(log, orders, cfg.ExpirationWindow)).Methods(http.MethodPost)
+	api.Handle("", handleListOrders(log, orders)).Methods(http.MethodGet)
+	api.Handle("/{id}", handleShowOrder(log, orders)).Methods(http.MethodGet)
+	api.Handle("/{id}", handleCancelOrder(log, orders)).Methods(http.MethodDelete)
+
+	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
+	r.Handle(eventPath(events.TicketCreated), sidecar.Subscription(log, handleTicketCreated(orders))).Methods(http.MethodPost)
+	r.Handle(eventPath(events.TicketUpdated), sidecar.Subscription(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
+	r.Handle(eventPath(events.ExpirationComplete), sidecar.Subscription(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
+	r.Handle(eventPath(events.PaymentCreated), sidecar.Subscription(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
+	return r
+}
+
+// eventPath is where the sidecar delivers a topic: /events/ticket-created for
+// ticket:created.
+func eventPath(t events.Topic) string {
+	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := loadConfig(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := config{StateStore: "tickets-store", SecretStore: "secretstore", JWTSecretName: "jwt-key", PubSub: "pubsub", OutboxRelayInterval: 2 * time.Second}
+		want.Base = cfg.Base
+		if cfg != want {
+			t.Errorf("got %+v, want %+v", cfg, want)
+		}
+		if got, want := cfg.Addr, "127.0.0.1:3002"; got != want {
+			t.Errorf("Addr = %q, want %q", got, want)
+		}
+	})
+	t.Run("a bad interval is reported", func(t *testing.T) {
+		env := map[string]string{"OUTBOX_RELAY_INTERVAL": "soon"}
+		if _, err := loadConfig(func(k string) string { return env[k] }); err == nil {
+			t.Error("got no error, want one naming OUTBOX_RELAY_INTERVAL")
+		}
+	})
+}

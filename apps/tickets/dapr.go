@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+)
+
+// ticketStore keeps tickets in tickets' own state store, one key per ticket.
+// Every change is written with the ETag it was read with, together with the
+// event announcing it (through the outbox), so a change and its event are
+// never apart and two concurrent changes never both win.
+type ticketStore struct {
+	state  sidecar.State
+	outbox *sidecar.Outbox
+}
+
+func newTicketStore(state sidecar.State, outbox *sidecar.Outbox) *ticketStore {
+	return &ticketStore{state: state, outbox: outbox}
+}
+
+func ticketKey(id string) string { return "ticket|" + id }
+
+// releasedKey is the tombstone of a cancelled order: once it exists, that
+// order can never reserve its ticket, however late its order:created arrives.
+func releasedKey(orderID string) string { return "released|" + orderID }
+
+type tombstone struct {
+	OrderID  string `json:"orderId"`
+	TicketID string `json:"ticketId"`
+}
+
+// writeAttempts bounds the re-read-and-retry loop of a write that lost a race.
+const writeAttempts = 5
+
+// retryOnConflict runs f until it does not fail with sidecar.ErrConflict, at
+// most writeAttempts times. f re-reads what it writes, so each attempt starts
+// from the state that won.
+func retryOnConflict(f func() error) error {
+	var err error
+	for range writeAttempts {
+		if err = f(); !errors.Is(err, sidecar.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// get returns the ticket and its ETag, or ErrTicketNotFound.
+func (s *ticketStore) get(ctx context.Context, id string) (Ticket, string, error) {
+	it, err := s.state.Get(ctx, ticketKey(id))
+	if err != nil {
+		return Ticket{}, "", err
+	}
+	if !it.Found() {
+		return Ticket{}, "", ErrTicketNotFound
+	}
+	var t Ticket
+	return t, it.ETag, it.Decode(&t)
+}
+
+// create saves a new ticket with its ticket:created event.
+func (s *ticketStore) create(ctx context.Context, t Ticket) error {
+	return s.outbox.Commit(ctx, []sidecar.Op{{Key: ticketKey(t.ID), Value: t, Create: true}}, t.createdEvent())
+}
+
+// edit applies an owner's edit with its ticket:updated event.
+func (s *ticketStore) edit(ctx context.Context, id, userID string, in ticketRequest) (Ticket, error) {
+	var edited Ticket
+	err := retryOnConflict(func() error {
+		t, etag, err := s.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if edited, err = t.edit(userID, in); err != nil {
+			return err
+		}
+		return s.save(ctx, edited, etag)
+	})
+	return edited, err
+}
+
+// reserve holds the ticket for the order, unless it already does or the order
+// was cancelled first (see Ticket.reserve). The tombstone is read inside the
+// loop: a cancellation committed meanwhile also rewrote the ticket (see
+// release), so this write then fails on its ETag and the retry sees it.
+func (s *ticketStore) reserve(ctx context.Context, ticketID, orderID string) error {
+	return retryOnConflict(func() error {
+		t, etag, err := s.get(ctx, ticketID)
+		if err != nil {
+			return err
+		}
+		cancelled := false
+		if t.OrderID != orderID {
+			if cancelled, err = s.isReleased(ctx, orderID); err != nil {
+				return err
+			}
+		}
+		reserved, changed, err := t.reserve(orderID, cancelled)
+		if err != nil || !changed {
+			return err
+		}
+		return s.save(ctx, reserved, etag)
+	})
+}
+
+// release frees the ticket if the order holds it, and in the same transaction
+// writes the order's tombstone, so that a late (or redelivered) order:created
+// cannot lock the ticket again. When the order does not hold the ticket, the
+// ticket is still rewritten unchanged: that moves its ETag, so a reserve for
+// this order racing with us fails its write and re-reads the tombstone.
+func (s *ticketStore) release(ctx context.Context, ticketID, orderID string) error {
+	return retryOnConflict(func() error {
+		t, etag, err := s.get(ctx, ticketID)
+		if err != nil {
+			return err
+		}
+		freed, changed := t.release(orderID)
+		var msgs []events.Message
+		if changed {
+			msgs = append(msgs, freed.updatedEvent())
+		} else if done, err := s.isReleased(ctx, orderID); err != nil || done {
+			return err // a redelivery: nothing is left to do
+		}
+		ops := []sidecar.Op{
+			{Key: ticketKey(t.ID), Value: freed, ETag: etag},
+			{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
+		}
+		return s.outbox.Commit(ctx, ops, msgs...)
+	})
+}
+
+func (s *ticketStore) isReleased(ctx context.Context, orderID string) (bool, error) {
+	it, err := s.state.Get(ctx, releasedKey(orderID))
+	return it.Found(), err
+}
+
+// save writes a changed ticket over the version read with etag, with its
+// ticket:updated event.
+func (s *ticketStore) save(ctx context.Context, t Ticket, etag string) error {
+	return s.outbox.Commit(ctx, []sidecar.Op{{Key: ticketKey(t.ID), Value: t, ETag: etag}}, t.updatedEvent())
+}
+
+// forSaleQuery is a Dapr state query: tickets for sale, oldest listing first,
+// the id breaking ties so that pages never overlap or skip.
+type forSaleQuery struct {
+	Filter struct {
+		EQ struct {
+			Listing listing `json:"listing"`
+		} `json:"EQ"`
+	} `json:"filter"`
+	Sort []sortKey `json:"sort"`
+	Page struct {
+		Limit int    `json:"limit"`
+		Token string `json:"token,omitempty"`
+	} `json:"page"`
+}
+
+type sortKey struct {
+	Key string `json:"key"`
+}
+
+// forSale returns one page of tickets for sale and the token of the next page
+// ("" on the last). A page shorter than limit is the last whatever the store
+// says: Dapr's SQL stores return a token (the next offset) with every page.
+func (s *ticketStore) forSale(ctx context.Context, limit int, token string) ([]Ticket, string, error) {
+	var q forSaleQuery
+	q.Filter.EQ.Listing = ForSale
+	q.Sort = []sortKey{{Key: "listedAt"}, {Key: "id"}}
+	q.Page.Limit, q.Page.Token = limit, token
+	query, err := json.Marshal(q)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.state.Query(ctx, string(query))
+	if err != nil {
+		return nil, "", err
+	}
+	tickets := make([]Ticket, 0, len(items))
+	for _, it := range items {
+		var t Ticket
+		if err := it.Decode(&t); err != nil {
+			return nil, "", fmt.Errorf("list tickets: %w", err)
+		}
+		if t.Listing == ForSale { // the store filtered already; this guards the contract
+			tickets = append(tickets, t)
+		}
+	}
+	if len(items) < limit {
+		next = ""
+	}
+	return tickets, next, nil
+}

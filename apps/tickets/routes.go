@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
+)
+
+// newServer maps every route and every subscription, with its middleware, on
+// one screen.
+func newServer(log *slog.Logger, cfg config, keys *auth.Keys, tickets *ticketStore) http.Handler {
+	r := web.NewRouter(log)
+	web.Health(r, map[string]web.Check{
+		"sidecar": func(ctx context.Context) error { return sidecar.WaitOutbound(ctx, cfg.DaprHTTPAddr) },
+	})
+
+	api := r.PathPrefix("/api/tickets").Subrouter()
+	api.Use(auth.CurrentUser(keys))
+	api.Handle("", auth.Require(handleCreateTicket(log, tickets))).Methods(http.MethodPost)
+	api.Handle("", handleListTickets(log, tickets)).Methods(http.MethodGet)
+	api.Handle("/{id}", handleShowTicket(log, tickets)).Methods(http.MethodGet)
+	api.Handle("/{id}", auth.Require(handleUpdateTicket(log, tickets))).Methods(http.MethodPut)
+
+	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
+	r.Handle(eventPath(events.OrderCreated), sidecar.Subscription(log, handleOrderCreated(tickets))).Methods(http.MethodPost)
+	r.Handle(eventPath(events.OrderCancelled), sidecar.Subscription(log, handleOrderCancelled(tickets))).Methods(http.MethodPost)
+	return r
+}
+
+// eventPath is where the sidecar delivers a topic: /events/order-created for
+// order:created.
+func eventPath(t events.Topic) string {
+	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
+}
