@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want func(c config) bool
+	}{
+		{
+			name: "defaults",
+			env:  map[string]string{},
+			want: func(c config) bool {
+				return c.Addr == "127.0.0.1:3004" && c.StateStore == "payments-store" && c.SecretStore == "secretstore" &&
+					c.JWTSecretName == "jwt-key" && c.StripeSecretName == "stripe-secret-key" &&
+					c.StripeWebhookSecretName == "stripe-webhook-secret" && c.StripeAPIBase == "" && c.PubSub == "pubsub" &&
+					c.TakeoverAfter == 30*time.Second && c.OutboxRelayInterval == 2*time.Second
+			},
+		},
+		{
+			name: "stripe-mock and a shorter takeover window",
+			env:  map[string]string{"APP_PORT": "4004", "STRIPE_API_BASE": "http://127.0.0.1:12111", "PAYMENT_TAKEOVER_AFTER": "5s"},
+			want: func(c config) bool {
+				return c.Addr == "127.0.0.1:4004" && c.StripeAPIBase == "http://127.0.0.1:12111" && c.TakeoverAfter == 5*time.Second
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadConfig(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(c) {
+				t.Errorf("config %+v does not match", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigRejectsBadDurations(t *testing.T) {
+	env := map[string]string{"PAYMENT_TAKEOVER_AFTER": "soon", "OUTBOX_RELAY_INTERVAL": "-1s"}
+	_, err := loadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("loadConfig accepted bad durations")
+	}
+	for _, name := range []string{"PAYMENT_TAKEOVER_AFTER", "OUTBOX_RELAY_INTERVAL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}

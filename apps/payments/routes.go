@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
+)
+
+// newServer maps every route and every subscription, with its middleware, on
+// one screen.
+func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payments *paymentStore, charges charger, webhookSecret string) http.Handler {
+	r := web.NewRouter(log)
+	web.Health(r, map[string]web.Check{
+		"sidecar": func(ctx context.Context) error { return sidecar.WaitOutbound(ctx, cfg.DaprHTTPAddr) },
+	})
+
+	// Stripe calls this one: no session, its signature is the authentication.
+	r.Handle("/api/payments/webhook", handleStripeWebhook(log, webhookSecret, payments)).Methods(http.MethodPost)
+
+	api := r.PathPrefix("/api/payments").Subrouter()
+	api.Use(auth.CurrentUser(keys))
+	api.Handle("", auth.Require(handleCreatePayment(log, cfg, payments, charges))).Methods(http.MethodPost)
+
+	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
+	r.Handle(eventPath(events.OrderCreated), sidecar.Subscription(log, handleOrderCreated(payments))).Methods(http.MethodPost)
+	r.Handle(eventPath(events.OrderCancelled), sidecar.Subscription(log, handleOrderCancelled(payments))).Methods(http.MethodPost)
+	return r
+}
+
+// eventPath is where the sidecar delivers a topic: /events/order-created for
+// order:created.
+func eventPath(t events.Topic) string {
+	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+)
+
+// handleOrderCreated keeps a copy of every new order, to know later who may
+// pay for it and how much. The copy publishes nothing.
+func handleOrderCreated(payments *paymentStore) sidecar.EventHandler {
+	return func(ctx context.Context, e sidecar.Event) error {
+		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+		if err != nil {
+			return err // DROP: the payload can never decode
+		}
+		if ev.ID == "" || ev.UserID == "" {
+			return sidecar.Drop(fmt.Errorf("order:created %s: no order or user id", e.ID))
+		}
+		if _, err := payments.addOrder(ctx, orderFromCreated(ev)); err != nil {
+			return err // RETRY: the store is unavailable
+		}
+		// SUCCESS: copied now, or the copy existed (a redelivery; a later
+		// cancellation already applied to it stays).
+		return nil
+	}
+}
+
+// handleOrderCancelled marks the copy cancelled, so the order can no longer be
+// paid, applying versions strictly in order.
+func handleOrderCancelled(payments *paymentStore) sidecar.EventHandler {
+	return func(ctx context.Context, e sidecar.Event) error {
+		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+		if err != nil {
+			return err // DROP: the payload can never decode
+		}
+		if ev.ID == "" {
+			return sidecar.Drop(fmt.Errorf("order:cancelled %s: no order id", e.ID))
+		}
+		err = payments.cancelOrder(ctx, ev.ID, ev.Version)
+		switch {
+		case err == nil:
+			// SUCCESS: cancelled now, or already at this version or later (a
+			// redelivery).
+			return nil
+		case errors.Is(err, ErrOrderNotFound), errors.Is(err, ErrVersionGap):
+			// RETRY: order:created (or an event in between) has not been
+			// applied yet; it will be, and this applies after it.
+			return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
+		default:
+			// RETRY: the store is unavailable, or other writes kept winning.
+			return err
+		}
+	}
+}
