@@ -1,0 +1,28 @@
+package main
+
+import (
+	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/service"
+)
+
+// config is every setting the client reads from its environment, with its default.
+type config struct {
+	service.Base
+	CallTimeout     time.Duration // CLIENT_CALL_TIMEOUT: the longest one call to a service may take
+	PageSize        int           // TICKETS_PER_PAGE: tickets on one page of the landing page
+	CatchUpWait     time.Duration // CLIENT_CATCH_UP_WAIT: how long a purchase or payment waits for a service to hear of a ticket or order made moments ago
+	StripePublicKey string        // STRIPE_PUBLISHABLE_KEY: pays with Stripe.js's card element; unset is test mode
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	env := service.NewEnv(getenv)
+	c := config{
+		Base:            env.Base("3000"),
+		CallTimeout:     env.Duration("CLIENT_CALL_TIMEOUT", "3s"),
+		PageSize:        env.Int("TICKETS_PER_PAGE", "20"),
+		CatchUpWait:     env.Duration("CLIENT_CATCH_UP_WAIT", "5s"),
+		StripePublicKey: env.String("STRIPE_PUBLISHABLE_KEY", ""),
+	}
+	return c, env.Err()
+}
