@@ -41,7 +41,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("secret %q: %w", cfg.JWTSecretName, err)
 	}
 
-	users := newUserStore(sidecar.NewState(client, cfg.StateStore))
+	users := newUserStore(sidecar.NewState(cfg.DaprHTTPAddr, cfg.StateStore))
 	limits := newLimits(cfg.ClientRate, cfg.ClientBurst, cfg.AccountRate, cfg.AccountBurst)
 	h := newServer(log, cfg, keys, users, limits)
 	return service.Serve(ctx, log, cfg.Addr, h)

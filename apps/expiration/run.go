@@ -31,7 +31,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer client.Close()
 
-	state := sidecar.NewState(client, cfg.StateStore)
+	state := sidecar.NewState(cfg.DaprHTTPAddr, cfg.StateStore)
 	outbox := sidecar.NewOutbox(state, sidecar.NewPublisher(client, cfg.PubSub), log)
 	go outbox.Run(ctx, cfg.RelayInterval, 5*time.Second)
 

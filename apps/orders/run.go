@@ -48,7 +48,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("secret %q: %w", cfg.JWTSecretName, err)
 	}
 
-	state := sidecar.NewState(client, cfg.StateStore)
+	state := sidecar.NewState(cfg.DaprHTTPAddr, cfg.StateStore)
 	outbox := sidecar.NewOutbox(state, sidecar.NewPublisher(client, cfg.PubSub), log)
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	var relay sync.WaitGroup

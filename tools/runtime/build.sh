@@ -16,7 +16,8 @@ STRIPE_MOCK_VERSION=v0.203.0
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 cache=${TIXMESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tixmesh}
-key=$( (cat "$here/go.mod" "$here/go.sum" "$here"/cmd/daprd/*.go; echo "$NATS_SERVER_VERSION $STRIPE_MOCK_VERSION") | sha256sum | cut -c1-12)
+key=$( (cat "$here/go.mod" "$here/go.sum"; find "$here" -name '*.go' | LC_ALL=C sort | xargs cat
+  echo "$NATS_SERVER_VERSION $STRIPE_MOCK_VERSION") | sha256sum | cut -c1-12)
 # <dir>/.dapr/bin is the layout the Dapr CLI expects of DAPR_RUNTIME_PATH=<dir>.
 bin=$cache/runtime/dapr-$DAPR_VERSION-$key/.dapr/bin
 say() { printf 'runtime: %s\n' "$*" >&2; }

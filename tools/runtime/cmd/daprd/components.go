@@ -15,7 +15,7 @@ import (
 	"github.com/dapr/components-contrib/nameresolution/kubernetes"
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/nameresolution/sqlite"
-	"github.com/dapr/components-contrib/pubsub/jetstream"
+	"github.com/tixmesh/ticketing/tools/runtime/jetstream"
 	"github.com/dapr/components-contrib/pubsub/kafka"
 	"github.com/dapr/components-contrib/pubsub/rabbitmq"
 	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
@@ -35,7 +35,8 @@ import (
 )
 
 func registerComponents() {
-	// Pub/sub brokers: JetStream by default, the others by editing components/.
+	// Pub/sub brokers: JetStream by default (our patched copy, see
+	// tools/runtime/jetstream/README.md), the others by editing components/.
 	pubsubLoader.DefaultRegistry.RegisterComponent(jetstream.NewJetStream, "jetstream")
 	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
 	pubsubLoader.DefaultRegistry.RegisterComponent(rabbitmq.NewRabbitMQ, "rabbitmq")
