@@ -29,8 +29,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWTSecretName: env.String("JWT_SECRET_NAME", "jwt-key"),
 		SessionTTL:    env.Duration("SESSION_TTL", "24h"),
 		BcryptCost:    env.Int("BCRYPT_COST", "10"),
-		ClientRate:    env.Float("AUTH_RATE_PER_SECOND", "5"),
-		ClientBurst:   env.Int("AUTH_RATE_BURST", "50"),
+		ClientRate:    env.Float("AUTH_RATE_PER_SECOND", "20"),
+		ClientBurst:   env.Int("AUTH_RATE_BURST", "200"),
 		AccountRate:   env.Float("SIGNIN_FAILURES_PER_MINUTE", "10"),
 		AccountBurst:  env.Int("SIGNIN_FAILURES_BURST", "10"),
 	}

@@ -49,11 +49,14 @@ type Mesh struct {
 	binDir  string
 	appBin  string
 	ports   Ports
-	apps    map[string]*AppPorts
-	procs   []*Proc
-	byName  map[string]*Proc
-	gateway *gateway
-	lock    *os.File
+	apps    map[string]*AppPorts // by instance: the app id, or a replica's name ("orders-2")
+	// instanceOf maps an instance name to its app id.
+	instanceOf map[string]string
+	procs      []*Proc
+	byName     map[string]*Proc
+	gateway    *gateway
+	stripe     *stripeRecorder // counts the apps\' Stripe calls on their way to stripe-mock
+	lock       *os.File
 	// pgDataDir is the PostgreSQL cluster's directory (outside dataDir when the
 	// postgres user cannot reach dataDir).
 	pgDataDir string
@@ -96,7 +99,10 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 		}
 		rf.Apps = keep
 	}
-	m := &Mesh{opts: opts, runFile: rf, dataDir: filepath.Join(opts.Root, ".mesh"), byName: map[string]*Proc{}, apps: map[string]*AppPorts{}}
+	m := &Mesh{opts: opts, runFile: rf, dataDir: filepath.Join(opts.Root, ".mesh"), byName: map[string]*Proc{}, apps: map[string]*AppPorts{}, instanceOf: map[string]string{}}
+	for _, a := range rf.Apps {
+		m.instanceOf[a.AppID] = a.AppID
+	}
 	if err := os.MkdirAll(m.dataDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -122,6 +128,9 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 	m.say("binaries ready in %s", since(t0))
 
 	if err := m.startInfra(ctx); err != nil {
+		return nil, err
+	}
+	if m.stripe, err = startStripeRecorder(m.StripeURL()); err != nil {
 		return nil, err
 	}
 	if err := m.writeSecrets(); err != nil {
@@ -166,7 +175,11 @@ func (m *Mesh) bin(name string) string { return filepath.Join(m.binDir, name) }
 
 func (m *Mesh) proc(name, kind, path string, args []string) *Proc {
 	return &Proc{
-		Name: name, Kind: kind, Path: path, Args: args, Env: os.Environ(), Dir: m.opts.Root,
+		Name: name, Kind: kind, Path: path, Args: args, Dir: m.opts.Root,
+		// Sidecars register this address for service invocation, and their
+		// internal API listens on loopback; it also spares them looking for a
+		// non-loopback interface, which a machine with only loopback lacks.
+		Env:     mergeEnv(os.Environ(), map[string]string{"DAPR_HOST_IP": "127.0.0.1"}),
 		LogPath: filepath.Join(m.dataDir, "logs", name+".log"),
 	}
 }
@@ -377,8 +390,9 @@ func (m *Mesh) writeSecrets() error {
 	if secrets["stripe-webhook-secret"] == "" {
 		secrets["stripe-webhook-secret"] = "whsec_" + randomKey(24)
 	}
-	if secrets["stripe-secret-key"] == "" {
-		secrets["stripe-secret-key"] = "sk_test_local_" + randomKey(12) // stripe-mock accepts any test key
+	if !stripeTestKey.MatchString(secrets["stripe-secret-key"]) {
+		// stripe-mock accepts any well-formed test key: sk_test_ and letters or digits.
+		secrets["stripe-secret-key"] = "sk_test_" + randomHex(16)
 	}
 	secrets["nats-url"] = m.NATSURL()
 	for _, db := range stateStores {
@@ -430,8 +444,13 @@ func healthPath(a RunApp) string {
 	return "/readyz"
 }
 
-func (m *Mesh) appProc(a RunApp) *Proc {
-	ap := m.apps[a.AppID]
+func (m *Mesh) appProc(a RunApp) *Proc { return m.appProcAs(a, a.AppID) }
+
+func (m *Mesh) daprdProc(a RunApp) *Proc { return m.daprdProcAs(a, a.AppID) }
+
+// appProcAs is the process of one instance of app a.
+func (m *Mesh) appProcAs(a RunApp, instance string) *Proc {
+	ap := m.apps[instance]
 	env := m.runFile.appEnv(a)
 	for k, v := range m.opts.Env {
 		env[k] = v
@@ -440,15 +459,16 @@ func (m *Mesh) appProc(a RunApp) *Proc {
 	env["APP_PORT"] = itoa(ap.App)
 	env["DAPR_HTTP_PORT"] = itoa(ap.DaprHTTP)
 	env["DAPR_GRPC_PORT"] = itoa(ap.DaprGRPC)
-	env["STRIPE_API_BASE"] = m.StripeURL()
+	env["STRIPE_API_BASE"] = m.stripe.url()
 	env["PUBLIC_URL"] = m.URL()
-	p := m.proc(a.AppID, "app", filepath.Join(m.appBin, filepath.Base(a.AppDirPath)), nil)
+	p := m.proc(instance, "app", filepath.Join(m.appBin, filepath.Base(a.AppDirPath)), nil)
 	p.Env = mergeEnv(os.Environ(), env)
 	return p
 }
 
-func (m *Mesh) daprdProc(a RunApp) *Proc {
-	ap := m.apps[a.AppID]
+// daprdProcAs is the sidecar of one instance of app a.
+func (m *Mesh) daprdProcAs(a RunApp, instance string) *Proc {
+	ap := m.apps[instance]
 	level := a.LogLevel
 	if level == "" {
 		level = m.runFile.Common.LogLevel
@@ -480,7 +500,7 @@ func (m *Mesh) daprdProc(a RunApp) *Proc {
 	if c := m.runFile.Common.ConfigFilePath; c != "" {
 		args = append(args, "--config", m.runFile.path(c))
 	}
-	return m.proc(a.AppID+"-daprd", "sidecar", m.bin("daprd"), args)
+	return m.proc(instance+"-daprd", "sidecar", m.bin("daprd"), args)
 }
 
 // resourcesPaths are dapr.yaml's, with the broker set swapped for the chosen one.
@@ -524,6 +544,9 @@ func (m *Mesh) Stop() {
 	if m.gateway != nil {
 		m.gateway.close()
 	}
+	if m.stripe != nil {
+		_ = m.stripe.srv.Close()
+	}
 	for _, kind := range []string{"app", "sidecar", "infra"} {
 		var wg sync.WaitGroup
 		for _, p := range procs {
@@ -539,6 +562,23 @@ func (m *Mesh) Stop() {
 		_ = os.Remove(filepath.Join(m.dataDir, "state.json"))
 		m.lock.Close()
 	}
+}
+
+// Secret returns a value of the local secret store (.mesh/secrets.json).
+func (m *Mesh) Secret(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(m.dataDir, "secrets.json"))
+	if err != nil {
+		return "", err
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(b, &secrets); err != nil {
+		return "", err
+	}
+	v, ok := secrets[name]
+	if !ok {
+		return "", fmt.Errorf("no secret %q", name)
+	}
+	return v, nil
 }
 
 // Destroy stops the mesh and deletes all of its data.

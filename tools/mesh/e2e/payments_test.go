@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// placedOrder lists a ticket, orders it as a new buyer, and waits until
+// payments knows the order.
+func placedOrder(t testing.TB, price float64) (*user, order) {
+	t.Helper()
+	seller, buyer := signedUp(t), signedUp(t)
+	tk := listTicket(t, seller, "Paid show", price)
+	waitConsumed(t, 20*time.Second, ticketConsumers...)
+	var o order
+	buyer.do("POST", "/api/orders", map[string]string{"ticketId": tk.ID}).want(t, 201).json(t, &o)
+	waitConsumed(t, 20*time.Second, "payments-order-created")
+	return buyer, o
+}
+
+// charges returns the Stripe charge requests made for an order.
+func charges(orderID string) int {
+	n := 0
+	for _, c := range the.StripeCalls() {
+		if c.Method == "POST" && c.Path == "/v1/charges" && c.OrderID == orderID {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPaidOrderCompletesAndIsChargedOnce(t *testing.T) {
+	buyer, o := placedOrder(t, 19.99)
+	var p struct{ ID string }
+	buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 201).json(t, &p)
+	if p.ID == "" {
+		t.Fatal("no payment id")
+	}
+	waitStatus(t, buyer, o.ID, "complete", 15*time.Second)
+	msgs := buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 400).errorMessages(t)
+	if msgs[""] == "" {
+		t.Errorf("a second payment: %v, want a message", msgs)
+	}
+	if n := charges(o.ID); n != 1 {
+		t.Errorf("%d charges reached Stripe, want 1", n)
+	}
+	for _, c := range the.StripeCalls() {
+		if c.OrderID == o.ID && c.IdempotencyKey == "" {
+			t.Errorf("a charge without an idempotency key: %+v", c)
+		}
+	}
+	// A paid order never expires: well past the window it is still complete.
+	eventually(t, time.Until(o.ExpiresAt)+5*time.Second, "the deadline to pass", func() bool { return time.Now().After(o.ExpiresAt.Add(3 * time.Second)) })
+	waitConsumed(t, 20*time.Second, "orders-expiration-complete")
+	waitStatus(t, buyer, o.ID, "complete", time.Second)
+}
+
+func TestConcurrentDuplicatePaymentsChargeOnce(t *testing.T) {
+	buyer, o := placedOrder(t, 42)
+	const n = 10
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[201] != 1 || count[201]+count[400]+count[409] != n {
+		t.Errorf("statuses %v, want one 201 and the rest 400 or 409", count)
+	}
+	waitStatus(t, buyer, o.ID, "complete", 15*time.Second)
+	if got := charges(o.ID); got != 1 {
+		t.Errorf("%d charges reached Stripe for %d identical requests, want 1", got, n)
+	}
+}
+
+func TestPaymentsThatMustBeRefused(t *testing.T) {
+	buyer, o := placedOrder(t, 5)
+	stranger := signedUp(t)
+	anon := newUser(t)
+	anon.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 401)
+	stranger.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 401)
+	buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": "nosuchorder0000000000000"}).want(t, 404)
+	msgs := buyer.do("POST", "/api/payments", map[string]string{}).want(t, 400).errorMessages(t)
+	if msgs["token"] == "" || msgs["orderId"] == "" {
+		t.Errorf("missing fields: %v, want a message for token and orderId", msgs)
+	}
+	buyer.do("DELETE", "/api/orders/"+o.ID, nil).want(t, 204)
+	waitConsumed(t, 20*time.Second, "payments-order-cancelled")
+	msgs = buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 400).errorMessages(t)
+	if msgs[""] != "Cannot pay for an cancelled order" {
+		t.Errorf("paying a cancelled order: %v", msgs)
+	}
+	if n := charges(o.ID); n != 0 {
+		t.Errorf("%d charges for refused payments, want 0", n)
+	}
+}
+
+// signedWebhook signs payload as Stripe does: t=<unix>,v1=HMAC-SHA256(secret, "<t>.<payload>").
+func signedWebhook(t testing.TB, secret, payload string, at time.Time) string {
+	t.Helper()
+	ts := fmt.Sprint(at.Unix())
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "." + payload))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func postWebhook(t testing.TB, payload, signature string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", baseURL+"/api/payments/webhook", strings.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		req.Header.Set("Stripe-Signature", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestSignedWebhookConfirmsAndTamperedOneIsRejected(t *testing.T) {
+	secret, err := the.Secret("stripe-webhook-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buyer, o := placedOrder(t, 12)
+	payload := `{"id":"evt_e2e_` + o.ID + `","object":"event","api_version":"2023-10-16","type":"charge.succeeded","created":` +
+		fmt.Sprint(time.Now().Unix()) + `,"data":{"object":{"id":"ch_e2e_` + o.ID + `","object":"charge","amount":1200,"currency":"usd","paid":true,"status":"succeeded","metadata":{"orderId":"` + o.ID + `"}}}}`
+
+	tampered := strings.Replace(payload, `"amount":1200`, `"amount":1`, 1)
+	cases := []struct {
+		name, body, sig string
+	}{
+		{"tampered body", tampered, signedWebhook(t, secret, payload, time.Now())},
+		{"wrong secret", payload, signedWebhook(t, "whsec_wrong", payload, time.Now())},
+		{"stale signature", payload, signedWebhook(t, secret, payload, time.Now().Add(-time.Hour))},
+		{"no signature", payload, ""},
+	}
+	for _, tc := range cases {
+		if got := postWebhook(t, tc.body, tc.sig); got != 400 {
+			t.Errorf("%s: status %d, want 400", tc.name, got)
+		}
+	}
+	var still order
+	buyer.do("GET", "/api/orders/"+o.ID, nil).want(t, 200).json(t, &still)
+	if still.Status != "created" {
+		t.Fatalf("a rejected webhook changed the order to %s", still.Status)
+	}
+
+	if got := postWebhook(t, payload, signedWebhook(t, secret, payload, time.Now())); got != 200 {
+		t.Fatalf("valid webhook: status %d, want 200", got)
+	}
+	waitStatus(t, buyer, o.ID, "complete", 15*time.Second)
+	// The API path then sees the order paid, and charges nothing.
+	buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 400)
+	if n := charges(o.ID); n != 0 {
+		t.Errorf("%d charges after a webhook confirmation, want 0", n)
+	}
+}
