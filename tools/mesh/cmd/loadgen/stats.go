@@ -5,7 +5,6 @@ import (
 	"time"
 )
 
-
 // series is a set of durations.
 type series struct{ d []time.Duration }
 

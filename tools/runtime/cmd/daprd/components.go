@@ -15,7 +15,6 @@ import (
 	"github.com/dapr/components-contrib/nameresolution/kubernetes"
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/nameresolution/sqlite"
-	"github.com/tixmesh/ticketing/tools/runtime/jetstream"
 	"github.com/dapr/components-contrib/pubsub/kafka"
 	"github.com/dapr/components-contrib/pubsub/rabbitmq"
 	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
@@ -26,6 +25,7 @@ import (
 	pgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
 	pgv2 "github.com/dapr/components-contrib/state/postgresql/v2"
 	stateredis "github.com/dapr/components-contrib/state/redis"
+	"github.com/tixmesh/ticketing/tools/runtime/jetstream"
 
 	"github.com/dapr/dapr/pkg/components"
 	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
