@@ -12,7 +12,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := config{StateStore: "orders-store", SecretStore: "secretstore", JWTSecretName: "jwt-key", PubSub: "pubsub",
-			ExpirationWindow: 15 * time.Minute, OutboxRelayInterval: 2 * time.Second}
+			ExpirationWindow: 15 * time.Minute, TicketWait: 2 * time.Second, OutboxRelayInterval: 2 * time.Second}
 		want.Base = cfg.Base
 		if cfg != want {
 			t.Errorf("got %+v, want %+v", cfg, want)

@@ -17,6 +17,10 @@ import (
 type orderStore struct {
 	state  sidecar.State
 	outbox *sidecar.Outbox
+	// ticketWait is how long place waits for a ticket it has not heard of:
+	// tickets answers 201 as it publishes ticket:created, so a buyer who orders
+	// at once can be a few milliseconds ahead of the event.
+	ticketWait time.Duration
 }
 
 func newOrderStore(state sidecar.State, outbox *sidecar.Outbox) *orderStore {
@@ -90,6 +94,9 @@ func (s *orderStore) userOrders(ctx context.Context, userID string) (userOrders,
 // order and the buyer's index in one transaction with order:created. A lost
 // race re-reads, and then finds the ticket reserved.
 func (s *orderStore) place(ctx context.Context, userID, ticketID string, now time.Time, window time.Duration) (Order, error) {
+	if err := s.awaitTicket(ctx, ticketID); err != nil {
+		return Order{}, err
+	}
 	id := newID()
 	var placed Order
 	err := retryOnConflict(func() error {
@@ -117,6 +124,25 @@ func (s *orderStore) place(ctx context.Context, userID, ticketID string, now tim
 		return nil
 	})
 	return placed, err
+}
+
+// awaitTicket returns once orders knows the ticket, or ErrNotFound after
+// ticketWait: a ticket that is truly unknown costs its caller that wait.
+func (s *orderStore) awaitTicket(ctx context.Context, id string) error {
+	deadline := time.Now().Add(s.ticketWait)
+	delay := 5 * time.Millisecond
+	for {
+		_, _, err := s.ticket(ctx, id)
+		if !errors.Is(err, ErrNotFound) || !time.Now().Add(delay).Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
 }
 
 // ordersOf returns the buyer's orders, oldest first.

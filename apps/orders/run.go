@@ -58,6 +58,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer stopRelay()
 
 	orders := newOrderStore(state, outbox)
+	orders.ticketWait = cfg.TicketWait
 	h := newServer(log, cfg, keys, orders)
 	return service.Serve(ctx, log, cfg.Addr, h)
 }

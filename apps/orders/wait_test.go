@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+)
+
+// lateTicket is a store where the ticket's copy arrives (as ticket:created
+// would) just after the first time orders looks for it.
+type lateTicket struct {
+	*sidecartest.State
+	ticket Ticket
+	looks  int
+}
+
+func (l *lateTicket) Get(ctx context.Context, key string) (sidecar.Item, error) {
+	if key == ticketKey(l.ticket.ID) {
+		l.looks++
+		if l.looks == 2 {
+			if err := l.State.Transact(ctx, sidecar.Op{Key: key, Value: l.ticket, Create: true}); err != nil {
+				return sidecar.Item{}, err
+			}
+		}
+	}
+	return l.State.Get(ctx, key)
+}
+
+func TestAnOrderWaitsBrieflyForATicketItHasNotHeardOf(t *testing.T) {
+	store := &lateTicket{State: sidecartest.NewState(), ticket: Ticket{ID: "t1", Title: "Show", Price: 10}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	orders := newOrderStore(store, sidecar.NewOutbox(store, &sidecartest.Publisher{}, log))
+	orders.ticketWait = time.Minute
+
+	o, err := orders.place(context.Background(), "u1", "t1", time.Now(), time.Minute)
+	if err != nil {
+		t.Fatalf("place = %v, want the order once the ticket arrived", err)
+	}
+	if o.Ticket.ID != "t1" || store.looks < 2 {
+		t.Errorf("order %+v after %d looks", o, store.looks)
+	}
+}
+
+func TestAnUnknownTicketIsNotFoundAfterTheWait(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	state := sidecartest.NewState()
+	orders := newOrderStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	orders.ticketWait = 30 * time.Millisecond
+	start := time.Now()
+	_, err := orders.place(context.Background(), "u1", "nope", time.Now(), time.Minute)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("place = %v, want ErrNotFound", err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("waited %v for a 30 ms bound", waited)
+	}
+}
