@@ -27,18 +27,28 @@ func main() {
 }
 
 type options struct {
-	url      string
-	buyers   int
-	duration time.Duration
-	tickets  int
-	sample   int
-	out      string
+	scenario    string
+	rounds      int
+	orders      int
+	spread      time.Duration
+	latenessURL string
+	url         string
+	buyers      int
+	duration    time.Duration
+	tickets     int
+	sample      int
+	out         string
 }
 
 func run(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.StringVar(&o.scenario, "scenario", "distinct", "distinct: buyers order distinct tickets as fast as they can; race: all buyers order one ticket; expire: unpaid orders expire")
 	fs.StringVar(&o.url, "url", "http://localhost:8080", "the public origin (loopback only)")
+	fs.IntVar(&o.rounds, "rounds", 100, "race: rounds of all buyers ordering one ticket")
+	fs.IntVar(&o.orders, "orders", 1000, "expire: how many unpaid orders")
+	fs.DurationVar(&o.spread, "spread", time.Minute, "expire: place the orders evenly over this long")
+	fs.StringVar(&o.latenessURL, "lateness-url", "http://127.0.0.1:3005/debug/lateness", "expire: the expiration app's lateness endpoint")
 	fs.IntVar(&o.buyers, "buyers", 20, "concurrent buyers, each on distinct tickets")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long buyers order (at most)")
 	fs.IntVar(&o.tickets, "tickets", 4000, "tickets listed before the run (the run stops when they are all ordered)")
@@ -56,14 +66,32 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.duration+5*time.Minute) // the whole run, setup included
+	ctx, cancel := context.WithTimeout(ctx, o.duration+o.spread+30*time.Minute) // the whole run, setup included
 	defer cancel()
 
-	r, err := runDistinct(ctx, o)
-	if err != nil {
-		return err
+	var report string
+	switch o.scenario {
+	case "distinct":
+		r, err := runDistinct(ctx, o)
+		if err != nil {
+			return err
+		}
+		report = r.markdown(o)
+	case "race":
+		r, err := runRace(ctx, o)
+		if err != nil {
+			return err
+		}
+		report = r.markdown(o)
+	case "expire":
+		r, err := runExpire(ctx, o)
+		if err != nil {
+			return err
+		}
+		report = r.markdown(o)
+	default:
+		return fmt.Errorf("-scenario %q: want distinct, race or expire", o.scenario)
 	}
-	report := r.markdown(o)
 	fmt.Print(report)
 	if o.out != "" {
 		return os.WriteFile(o.out, []byte(report), 0o644)
