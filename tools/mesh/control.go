@@ -50,6 +50,12 @@ func (m *Mesh) readiness(name string) func(context.Context) error {
 	switch name {
 	case "nats":
 		return natsReady(m.NATSURL())
+	case "redis":
+		return redisReady(m.redisAddr())
+	case "rabbitmq":
+		return amqpReady(m.RabbitMQURL())
+	case "epmd":
+		return tcpReady(fmt.Sprintf("127.0.0.1:%d", m.ports.Epmd))
 	case "postgres":
 		return pgReady(m.PostgresURL("postgres"))
 	case "placement":

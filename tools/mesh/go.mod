@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/jackc/pgx/v5 v5.7.6
 	github.com/nats-io/nats.go v1.49.0
+	github.com/rabbitmq/amqp091-go v1.9.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -292,6 +292,7 @@ func (m *Mesh) schedulerProc() *Proc {
 func (m *Mesh) stripeMockProc() *Proc {
 	return m.proc("stripe-mock", "infra", m.bin("stripe-mock"), []string{
 		"-http-addr", fmt.Sprintf("127.0.0.1:%d", m.ports.StripeMock),
+		"-https-addr", fmt.Sprintf("127.0.0.1:%d", m.ports.StripeTLS),
 	})
 }
 

@@ -60,8 +60,12 @@ type Mesh struct {
 	// pgDataDir is the PostgreSQL cluster's directory (outside dataDir when the
 	// postgres user cannot reach dataDir).
 	pgDataDir string
-	mu        sync.Mutex
-	stopping  bool
+	// subs are the declarative subscriptions, by component name.
+	subs map[string]subscription
+	// rabbit is the RabbitMQ node, when that is the broker.
+	rabbit   *rabbit
+	mu       sync.Mutex
+	stopping bool
 }
 
 // AppPorts are one app's and its sidecar's ports.
@@ -99,9 +103,15 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 		}
 		rf.Apps = keep
 	}
+	if err := checkBroker(opts.RepoDir, opts.Broker); err != nil {
+		return nil, err
+	}
 	m := &Mesh{opts: opts, runFile: rf, dataDir: filepath.Join(opts.Root, ".mesh"), byName: map[string]*Proc{}, apps: map[string]*AppPorts{}, instanceOf: map[string]string{}}
 	for _, a := range rf.Apps {
 		m.instanceOf[a.AppID] = a.AppID
+	}
+	if err := m.loadSubscriptions(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(m.dataDir, 0o755); err != nil {
 		return nil, err
@@ -234,11 +244,12 @@ func (m *Mesh) assignPorts() error {
 			m.ports.Gateway = m.opts.GatewayPort
 		}
 		want := map[string]int{
-			"public origin": m.ports.Gateway, "nats": m.ports.NATS, "nats monitoring": m.ports.NATSHTTP,
-			"placement": m.ports.Placement, "placement health": m.ports.PlaceHTTP, "placement raft": m.ports.PlaceRaft,
+			"public origin": m.ports.Gateway,
+			"placement":     m.ports.Placement, "placement health": m.ports.PlaceHTTP, "placement raft": m.ports.PlaceRaft,
 			"scheduler": m.ports.Scheduler, "scheduler health": m.ports.SchedHTTP,
-			"scheduler etcd": m.ports.EtcdClient, "scheduler etcd peer": m.ports.EtcdPeer, "stripe-mock": m.ports.StripeMock,
+			"scheduler etcd": m.ports.EtcdClient, "scheduler etcd peer": m.ports.EtcdPeer, "stripe-mock": m.ports.StripeMock, "stripe-mock https": m.ports.StripeTLS,
 		}
+		m.brokerPorts(want)
 		if m.opts.PostgresURL == "" {
 			want["postgres"] = m.ports.Postgres
 		}
@@ -257,7 +268,7 @@ func (m *Mesh) assignPorts() error {
 		}
 		return checkFree(want)
 	}
-	n := 12 + 5*len(m.runFile.Apps)
+	n := 17 + 5*len(m.runFile.Apps)
 	ps, err := FreePorts(n)
 	if err != nil {
 		return err
@@ -266,6 +277,7 @@ func (m *Mesh) assignPorts() error {
 	m.ports = Ports{
 		Gateway: next(), NATS: next(), NATSHTTP: next(), Postgres: next(), Placement: next(), PlaceHTTP: next(),
 		PlaceRaft: next(), Scheduler: next(), SchedHTTP: next(), EtcdClient: next(), EtcdPeer: next(), StripeMock: next(),
+		StripeTLS: next(), Redis: next(), RabbitMQ: next(), RabbitDist: next(), Epmd: next(),
 	}
 	for _, a := range m.runFile.Apps {
 		m.apps[a.AppID] = &AppPorts{App: next(), DaprHTTP: next(), DaprGRPC: next(), DaprInternal: next(), Metrics: next()}
@@ -306,21 +318,15 @@ func (m *Mesh) buildApps(ctx context.Context) error {
 // stripe-mock, all at once, and waits until each is ready.
 func (m *Mesh) startInfra(ctx context.Context) error {
 	t0 := time.Now()
-	natsP, err := m.natsProc()
+	waits, err := m.brokerProcs(ctx)
 	if err != nil {
 		return err
 	}
-	type waiter struct {
-		p     *Proc
-		what  string
-		ready func(context.Context) error
-	}
-	waits := []waiter{
-		{natsP, "JetStream", natsReady(m.NATSURL())},
+	waits = append(waits, []waiter{
 		{m.placementProc(), "healthz", httpReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", m.ports.PlaceHTTP))},
 		{m.schedulerProc(), "healthz", httpReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", m.ports.SchedHTTP))},
 		{m.stripeMockProc(), "http", tcpReady(fmt.Sprintf("127.0.0.1:%d", m.ports.StripeMock))},
-	}
+	}...)
 	if m.opts.PostgresURL == "" {
 		pg, err := newPostgres(m.dataDir)
 		if err != nil {
@@ -348,16 +354,14 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 			return fmt.Errorf("PG_URL %s: %w", m.opts.PostgresURL, err)
 		}
 	}
-	subjects := make([]string, 0, len(topics))
-	subjects = append(subjects, topics...)
-	if err := provisionStreams(ctx, m.NATSURL(), subjects); err != nil {
-		return fmt.Errorf("provisioning JetStream streams: %w", err)
+	if err := m.provisionBroker(ctx); err != nil {
+		return err
 	}
 	if err := createDatabases(ctx, m.PostgresURL("postgres"), stateStores); err != nil {
 		return err
 	}
-	m.say("infrastructure ready in %s (nats :%d, postgres :%d, placement :%d, scheduler :%d, stripe-mock :%d)",
-		since(t0), m.ports.NATS, m.ports.Postgres, m.ports.Placement, m.ports.Scheduler, m.ports.StripeMock)
+	m.say("infrastructure ready in %s (%s, postgres :%d, placement :%d, scheduler :%d, stripe-mock :%d)",
+		since(t0), m.brokerSummary(), m.ports.Postgres, m.ports.Placement, m.ports.Scheduler, m.ports.StripeMock)
 	return nil
 }
 
@@ -394,7 +398,7 @@ func (m *Mesh) writeSecrets() error {
 		// stripe-mock accepts any well-formed test key: sk_test_ and letters or digits.
 		secrets["stripe-secret-key"] = "sk_test_" + randomHex(16)
 	}
-	secrets["nats-url"] = m.NATSURL()
+	m.brokerSecrets(secrets)
 	for _, db := range stateStores {
 		secrets["postgres-"+db] = m.PostgresURL(db)
 	}

@@ -8,7 +8,7 @@ import (
 
 // Ports are the infrastructure's ports. The defaults stay clear of the
 // standard ports of servers a developer machine may already run (PostgreSQL
-// 5432, NATS 4222, Redis 6379, ...).
+// 5432, NATS 4222, Redis 6379, RabbitMQ 5672 and 15672, epmd 4369, ...).
 type Ports struct {
 	Gateway    int // the public origin
 	NATS       int
@@ -22,6 +22,11 @@ type Ports struct {
 	EtcdClient int
 	EtcdPeer   int
 	StripeMock int
+	StripeTLS  int // stripe-mock always serves HTTPS too; give it a port of ours
+	Redis      int // BROKER=redis
+	RabbitMQ   int // BROKER=rabbitmq: AMQP
+	RabbitDist int // BROKER=rabbitmq: Erlang distribution (rabbitmqctl)
+	Epmd       int // BROKER=rabbitmq: its own Erlang port mapper
 }
 
 // DefaultPorts are the ports of `make up`.
@@ -29,7 +34,8 @@ func DefaultPorts() Ports {
 	return Ports{
 		Gateway: 8080, NATS: 14222, NATSHTTP: 18222, Postgres: 15432,
 		Placement: 50005, PlaceHTTP: 18085, PlaceRaft: 18201, Scheduler: 50006, SchedHTTP: 18086,
-		EtcdClient: 12379, EtcdPeer: 12380, StripeMock: 12111,
+		EtcdClient: 12379, EtcdPeer: 12380, StripeMock: 12111, StripeTLS: 12112,
+		Redis: 16379, RabbitMQ: 15673, RabbitDist: 15674, Epmd: 14369,
 	}
 }
 

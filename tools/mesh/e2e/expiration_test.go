@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
 )
 
 // waitStatus polls an order until it has the status.
@@ -76,34 +73,5 @@ func TestDuplicateAndLateOrderCreatedLeaveOneExpiration(t *testing.T) {
 
 	if n := countOnStream(t, "expiration:complete", o.ID); n != 1 {
 		t.Errorf("%d expiration:complete events for the order, want 1", n)
-	}
-}
-
-// countOnStream counts the messages on subject whose payload mentions needle.
-func countOnStream(t testing.TB, subject, needle string) int {
-	t.Helper()
-	nc, err := nats.Connect(the.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := js.SubscribeSync(subject, nats.DeliverAll(), nats.AckNone())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	n := 0
-	for {
-		m, err := sub.NextMsg(500 * time.Millisecond)
-		if err != nil {
-			return n
-		}
-		if bytes.Contains(m.Data, []byte(needle)) {
-			n++
-		}
 	}
 }

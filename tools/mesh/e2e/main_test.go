@@ -1,7 +1,9 @@
-// Package e2e drives the real local mesh (daprd sidecars, NATS JetStream,
-// PostgreSQL, placement, scheduler, stripe-mock) through its public origin, the
-// way a user's client would. TestMain starts one mesh on free ports in a
-// temporary directory, with the same runner code as `make up`.
+// Package e2e drives the real local mesh (daprd sidecars, a broker, PostgreSQL,
+// placement, scheduler, stripe-mock) through its public origin, the way a
+// user's client would. TestMain starts one mesh on free ports in a temporary
+// directory, with the same runner code as `make up`, on the broker E2E_BROKER
+// names (jetstream, the default; redis; rabbitmq): the same tests, with the
+// same assertions, pass on each.
 package e2e
 
 import (
@@ -53,6 +55,7 @@ func runMain(m *testing.M) int {
 		RepoDir:   repo,
 		Root:      root,
 		FreePorts: true,
+		Broker:    os.Getenv("E2E_BROKER"),
 		Env:       testEnv,
 		Apps:      appsFromEnv(),
 		Progress:  os.Stderr,
@@ -63,6 +66,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	baseURL = the.URL()
+	fmt.Fprintln(os.Stderr, "e2e: broker", the.Broker())
 	code := m.Run()
 	if code == 0 {
 		the.Destroy()

@@ -1,13 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-
-	"github.com/tixmesh/ticketing/tools/mesh"
 )
 
 // eventually polls cond until it holds or the deadline passes. Polling a
@@ -28,45 +25,53 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 	}
 }
 
-// waitConsumed waits until every named durable consumer has handled (acked)
-// everything in the stream, i.e. the services have caught up with the events.
+// waitConsumed waits until every named subscription component (for example
+// "orders-ticket-created") has handled and acknowledged everything published
+// on its topic, i.e. the services have caught up with the events. What
+// "caught up" means on each broker is mesh.Consumed's to say.
 func waitConsumed(t testing.TB, within time.Duration, consumers ...string) {
 	t.Helper()
-	nc, err := nats.Connect(the.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range consumers {
 		eventually(t, within, "consumer "+c+" to catch up", func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			info, err := js.ConsumerInfo(mesh.StreamName, c, nats.Context(ctx))
-			return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0
+			ok, err := the.Consumed(ctx, c)
+			if err != nil {
+				t.Logf("consumer %s: %v", c, err)
+			}
+			return ok
 		})
 	}
 }
 
 // publishRaw puts a CloudEvent on the broker as a publisher's sidecar would,
-// with its own message id so JetStream does not de-duplicate it: a
-// redelivery, as far as the consumers can tell.
+// with its own id so no broker de-duplicates it: a redelivery, as far as the
+// consumers can tell.
 func publishRaw(t testing.TB, topic string, data []byte) {
 	t.Helper()
-	nc, err := nats.Connect(the.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ce := []byte(`{"specversion":"1.0","id":"e2e-` + time.Now().Format(time.RFC3339Nano) + `","source":"e2e","type":"com.dapr.event.sent","datacontenttype":"application/json","topic":"` + topic + `","pubsubname":"pubsub","data":` + string(data) + `}`)
-	if _, err := js.Publish(topic, ce); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := the.PublishRaw(ctx, topic, ce); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// countOnStream counts the messages published on topic, as the broker keeps
+// them, whose payload mentions needle.
+func countOnStream(t testing.TB, topic, needle string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msgs, err := the.Published(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if bytes.Contains(m, []byte(needle)) {
+			n++
+		}
+	}
+	return n
 }

@@ -29,7 +29,8 @@ const usage = `usage: mesh up | mesh runtime
 environment:
   PORT          the public origin's port (default 8080)
   PG_URL        use this PostgreSQL server instead of starting one (postgres://user@host:port)
-  BROKER        the pub/sub set under components/brokers/ (default jetstream)
+  BROKER        the pub/sub broker and its set under components/brokers/:
+                jetstream (default), redis or rabbitmq; the runner starts it
   APPS          only these apps, comma-separated (default: every app of dapr.yaml)
   MESH_ROOT     where .mesh/ (data, logs, binaries) lives (default: the repository)
   any other variable (ORDER_EXPIRATION_WINDOW=30s, ...) reaches every app
