@@ -456,6 +456,11 @@ func (m *Mesh) daprdProc(a RunApp) *Proc { return m.daprdProcAs(a, a.AppID) }
 func (m *Mesh) appProcAs(a RunApp, instance string) *Proc {
 	ap := m.apps[instance]
 	env := m.runFile.appEnv(a)
+	for k := range env { // the caller's environment overrides dapr.yaml's defaults
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
 	for k, v := range m.opts.Env {
 		env[k] = v
 	}
