@@ -161,7 +161,7 @@ func (r *expireResult) markdown(o options) string {
 		fmt.Fprintf(&b, "| lateness (includes %d earlier expirations: use a fresh mesh) p50 / p99 / max | %.0f / %.0f / %.0f ms |\n", r.before.Count, r.after.P50, r.after.P99, r.after.Max)
 	}
 	fmt.Fprintf(&b, "| orders not cancelled afterwards | %d |\n", r.unexpired)
-	fmt.Fprintf(&b, "| peak RSS while waiting, apps + sidecars | %.0f MiB |\n", r.memory.AppsAndSidecars)
+	fmt.Fprintf(&b, "| peak memory while waiting, apps + sidecars: PSS / RSS sum | %.0f MiB / %.0f MiB |\n", r.memory.AppsAndSidecarsPSS, r.memory.AppsAndSidecars)
 	fmt.Fprintf(&b, "| peak RSS while waiting, scheduler | %.0f MiB |\n", r.memory.PerProcess["scheduler"])
 	fmt.Fprintf(&b, "| peak RSS while waiting, all daprd | %.0f MiB |\n", r.memory.PerProcess["daprd (all)"])
 	return b.String()

@@ -24,7 +24,7 @@ func (r *result) markdown(o options) string {
 	fmt.Fprintf(&b, "| order created -> ticket reserved p50 / p99 / max (%d sampled) | %s / %s / %s |\n",
 		r.reserved.count(), ms(r.reserved.pct(0.5)), ms(r.reserved.pct(0.99)), ms(r.reserved.pct(1)))
 	fmt.Fprintf(&b, "| sampled reservations never seen (30 s) | %d |\n", r.unreserved)
-	fmt.Fprintf(&b, "| peak RSS, apps + sidecars | %.0f MiB |\n", r.memory.AppsAndSidecars)
+	fmt.Fprintf(&b, "| peak memory, apps + sidecars: PSS (shared pages counted once) / RSS sum | %.0f MiB / %.0f MiB |\n", r.memory.AppsAndSidecarsPSS, r.memory.AppsAndSidecars)
 	fmt.Fprintf(&b, "| peak RSS, infrastructure (NATS, PostgreSQL, placement, scheduler, stripe-mock) | %.0f MiB |\n", r.memory.Infrastructure)
 	if len(r.errors) > 0 {
 		fmt.Fprintf(&b, "\nErrors:\n\n")
