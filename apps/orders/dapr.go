@@ -94,16 +94,21 @@ func (s *orderStore) userOrders(ctx context.Context, userID string) (userOrders,
 // order and the buyer's index in one transaction with order:created. A lost
 // race re-reads, and then finds the ticket reserved.
 func (s *orderStore) place(ctx context.Context, userID, ticketID string, now time.Time, window time.Duration) (Order, error) {
-	if err := s.awaitTicket(ctx, ticketID); err != nil {
+	t, tETag, err := s.awaitTicket(ctx, ticketID)
+	if err != nil {
 		return Order{}, err
 	}
 	id := newID()
 	var placed Order
-	err := retryOnConflict(func() error {
-		t, tETag, err := s.ticket(ctx, ticketID)
-		if err != nil {
-			return err
+	first := true
+	err = retryOnConflict(func() error {
+		if !first { // a lost race: start again from the state that won
+			var err error
+			if t, tETag, err = s.ticket(ctx, ticketID); err != nil {
+				return err
+			}
 		}
+		first = false
 		o, reserved, err := newOrder(id, userID, t, now, window)
 		if err != nil {
 			return err
@@ -126,19 +131,20 @@ func (s *orderStore) place(ctx context.Context, userID, ticketID string, now tim
 	return placed, err
 }
 
-// awaitTicket returns once orders knows the ticket, or ErrNotFound after
-// ticketWait: a ticket that is truly unknown costs its caller that wait.
-func (s *orderStore) awaitTicket(ctx context.Context, id string) error {
+// awaitTicket returns the ticket's copy once orders knows the ticket, or
+// ErrNotFound after ticketWait: a ticket that is truly unknown costs its
+// caller that wait.
+func (s *orderStore) awaitTicket(ctx context.Context, id string) (Ticket, string, error) {
 	deadline := time.Now().Add(s.ticketWait)
 	delay := 5 * time.Millisecond
 	for {
-		_, _, err := s.ticket(ctx, id)
+		t, etag, err := s.ticket(ctx, id)
 		if !errors.Is(err, ErrNotFound) || !time.Now().Add(delay).Before(deadline) {
-			return err
+			return t, etag, err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return Ticket{}, "", ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 200*time.Millisecond)
