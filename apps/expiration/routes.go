@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
@@ -21,8 +22,8 @@ func newServer(log *slog.Logger, cfg config, s *scheduler) http.Handler {
 	})
 
 	// Subscriptions (declared in components/subscriptions).
-	r.Handle("/events/order-created", sidecar.Subscription(log, s.onOrderCreated)).Methods(http.MethodPost)
-	r.Handle("/events/order-cancelled", sidecar.Subscription(log, s.onOrderCancelled)).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, s.onOrderCreated)).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, s.onOrderCancelled)).Methods(http.MethodPost)
 
 	// The actor protocol: one OrderExpiration actor per order.
 	r.Handle("/dapr/config", handleActorConfig()).Methods(http.MethodGet)

@@ -79,7 +79,7 @@ func (a *testApp) deliver(m events.Message) string {
 func (a *testApp) deliverRaw(topic events.Topic, id, data string) string {
 	a.t.Helper()
 	body := `{"id":"` + id + `","topic":"` + string(topic) + `","type":"com.dapr.event.sent","data":` + data + `}`
-	w := a.do(http.MethodPost, eventPath(topic), body, "")
+	w := a.do(http.MethodPost, topic.Route(), body, "")
 	if w.Code != http.StatusOK {
 		a.t.Fatalf("delivery of %s: status %d, want 200", id, w.Code)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -28,15 +27,9 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, orders *orderStore
 	api.Handle("/{id}", handleCancelOrder(log, orders)).Methods(http.MethodDelete)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(eventPath(events.TicketCreated), sidecar.Subscription(log, handleTicketCreated(orders))).Methods(http.MethodPost)
-	r.Handle(eventPath(events.TicketUpdated), sidecar.Subscription(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
-	r.Handle(eventPath(events.ExpirationComplete), sidecar.Subscription(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
-	r.Handle(eventPath(events.PaymentCreated), sidecar.Subscription(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketCreated.Route(), sidecar.Subscription(log, handleTicketCreated(orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketUpdated.Route(), sidecar.Subscription(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
+	r.Handle(events.ExpirationComplete.Route(), sidecar.Subscription(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
+	r.Handle(events.PaymentCreated.Route(), sidecar.Subscription(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
 	return r
-}
-
-// eventPath is where the sidecar delivers a topic: /events/ticket-created for
-// ticket:created.
-func eventPath(t events.Topic) string {
-	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
 }

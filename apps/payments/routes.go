@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -28,13 +27,7 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payments *paymentS
 	api.Handle("", auth.Require(handleCreatePayment(log, cfg, payments, charges))).Methods(http.MethodPost)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(eventPath(events.OrderCreated), sidecar.Subscription(log, handleOrderCreated(payments))).Methods(http.MethodPost)
-	r.Handle(eventPath(events.OrderCancelled), sidecar.Subscription(log, handleOrderCancelled(payments))).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, handleOrderCreated(payments))).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, handleOrderCancelled(payments))).Methods(http.MethodPost)
 	return r
-}
-
-// eventPath is where the sidecar delivers a topic: /events/order-created for
-// order:created.
-func eventPath(t events.Topic) string {
-	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -28,13 +27,7 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, tickets *ticketSto
 	api.Handle("/{id}", auth.Require(handleUpdateTicket(log, tickets))).Methods(http.MethodPut)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(eventPath(events.OrderCreated), sidecar.Subscription(log, handleOrderCreated(tickets))).Methods(http.MethodPost)
-	r.Handle(eventPath(events.OrderCancelled), sidecar.Subscription(log, handleOrderCancelled(tickets))).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, handleOrderCreated(tickets))).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, handleOrderCancelled(tickets))).Methods(http.MethodPost)
 	return r
-}
-
-// eventPath is where the sidecar delivers a topic: /events/order-created for
-// order:created.
-func eventPath(t events.Topic) string {
-	return "/events/" + strings.ReplaceAll(string(t), ":", "-")
 }

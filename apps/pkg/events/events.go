@@ -10,7 +10,10 @@
 // checks both see it as one.
 package events
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Topic names a stream of events.
 type Topic string
@@ -23,6 +26,11 @@ const (
 	ExpirationComplete Topic = "expiration:complete" // expiration -> orders
 	PaymentCreated     Topic = "payment:created"     // payments -> orders
 )
+
+// Route is where a sidecar delivers the topic to a subscribing app:
+// /events/order-created for order:created. components/subscriptions names
+// the same routes.
+func (t Topic) Route() string { return "/events/" + strings.ReplaceAll(string(t), ":", "-") }
 
 // Topics lists every topic; the platform provisions a stream subject for each.
 var Topics = []Topic{TicketCreated, TicketUpdated, OrderCreated, OrderCancelled, ExpirationComplete, PaymentCreated}
