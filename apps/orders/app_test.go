@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,68 +49,6 @@ func newTestAppOn(t *testing.T, fake *sidecartest.State, store sidecar.State) *t
 		t.Fatal(err)
 	}
 	return &testApp{t: t, state: fake, pub: pub, keys: keys, h: newServer(log, cfg, keys, orders)}
-}
-
-// do sends a request, signed in as userID unless it is "".
-func (a *testApp) do(method, path, body, userID string) *httptest.ResponseRecorder {
-	a.t.Helper()
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	if userID != "" {
-		token, err := a.keys.Issue(userID, userID+"@example.com")
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		r.AddCookie(&http.Cookie{Name: auth.CookieName, Value: token})
-	}
-	w := httptest.NewRecorder()
-	a.h.ServeHTTP(w, r)
-	return w
-}
-
-// deliver hands one event to its subscription route, as the sidecar would,
-// and returns the answer: SUCCESS, RETRY or DROP.
-func (a *testApp) deliver(m events.Message) string {
-	a.t.Helper()
-	return a.deliverRaw(m.Topic, m.ID, mustJSON(a.t, m.Data))
-}
-
-func (a *testApp) deliverRaw(topic events.Topic, id, data string) string {
-	a.t.Helper()
-	body := `{"id":"` + id + `","topic":"` + string(topic) + `","type":"com.dapr.event.sent","data":` + data + `}`
-	w := a.do(http.MethodPost, topic.Route(), body, "")
-	if w.Code != http.StatusOK {
-		a.t.Fatalf("delivery of %s: status %d, want 200", id, w.Code)
-	}
-	var resp struct{ Status string }
-	if err := json.NewDecoder(w.Body).Decode(&resp); err != nil {
-		a.t.Fatalf("delivery of %s: %v", id, err)
-	}
-	return resp.Status
-}
-
-// settle delivers msgs in the order given and redelivers every RETRY after
-// the rest, as the broker does, until all are acknowledged. It fails the test
-// if a whole round makes no progress.
-func (a *testApp) settle(msgs ...events.Message) {
-	a.t.Helper()
-	queue := msgs
-	for len(queue) > 0 {
-		var again []events.Message
-		for _, m := range queue {
-			switch got := a.deliver(m); got {
-			case "SUCCESS":
-			case "RETRY":
-				again = append(again, m)
-			default:
-				a.t.Fatalf("delivery of %s answered %s, want SUCCESS or RETRY", m.ID, got)
-			}
-		}
-		if len(again) == len(queue) {
-			a.t.Fatalf("no progress: %d events keep asking for redelivery", len(again))
-		}
-		queue = again
-	}
 }
 
 // put stores a value directly, as if written earlier.
@@ -203,4 +140,27 @@ func (s *interleavingState) Transact(ctx context.Context, ops ...sidecar.Op) err
 		f()
 	}
 	return s.State.Transact(ctx, ops...)
+}
+
+// do sends a request, signed in as userID unless it is "".
+func (a *testApp) do(method, path, body, userID string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	return sidecartest.Request(a.t, a.h, a.keys, method, path, body, userID)
+}
+
+// deliver hands one event to its route and returns SUCCESS, RETRY or DROP.
+func (a *testApp) deliver(m events.Message) string {
+	a.t.Helper()
+	return sidecartest.Deliver(a.t, a.h, m)
+}
+
+func (a *testApp) deliverRaw(topic events.Topic, id, data string) string {
+	a.t.Helper()
+	return sidecartest.DeliverRaw(a.t, a.h, topic, id, data)
+}
+
+// settle delivers msgs, redelivering every RETRY, until all are acknowledged.
+func (a *testApp) settle(msgs ...events.Message) {
+	a.t.Helper()
+	sidecartest.Settle(a.t, a.h, msgs...)
 }

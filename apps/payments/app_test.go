@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,48 +62,10 @@ func newTestAppOn(t *testing.T, fake *sidecartest.State, store sidecar.State) *t
 	}
 }
 
-// do sends a request, signed in as userID unless it is "".
-func (a *testApp) do(method, path, body, userID string) *httptest.ResponseRecorder {
-	a.t.Helper()
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	if userID != "" {
-		token, err := a.keys.Issue(userID, userID+"@example.com")
-		if err != nil {
-			a.t.Error(err)
-		}
-		r.AddCookie(&http.Cookie{Name: auth.CookieName, Value: token})
-	}
-	w := httptest.NewRecorder()
-	a.h.ServeHTTP(w, r)
-	return w
-}
-
 // pay posts a payment for orderID as userID with a test card token.
 func (a *testApp) pay(orderID, userID string) *httptest.ResponseRecorder {
 	a.t.Helper()
 	return a.do(http.MethodPost, "/api/payments", `{"token":"tok_visa","orderId":"`+orderID+`"}`, userID)
-}
-
-// deliver hands one event to its subscription route, as the sidecar would,
-// and returns the answer: SUCCESS, RETRY or DROP.
-func (a *testApp) deliver(m events.Message) string {
-	a.t.Helper()
-	return a.deliverRaw(m.Topic, m.ID, mustJSON(a.t, m.Data))
-}
-
-func (a *testApp) deliverRaw(topic events.Topic, id, data string) string {
-	a.t.Helper()
-	body := `{"id":"` + id + `","topic":"` + string(topic) + `","type":"com.dapr.event.sent","data":` + data + `}`
-	w := a.do(http.MethodPost, topic.Route(), body, "")
-	if w.Code != http.StatusOK {
-		a.t.Fatalf("delivery of %s: status %d, want 200", id, w.Code)
-	}
-	var resp struct{ Status string }
-	if err := json.NewDecoder(w.Body).Decode(&resp); err != nil {
-		a.t.Fatalf("delivery of %s: %v", id, err)
-	}
-	return resp.Status
 }
 
 // putOrder stores an order copy directly, as if order:created was applied.
@@ -266,4 +227,27 @@ type conflictingState struct {
 
 func (s conflictingState) Transact(context.Context, ...sidecar.Op) error {
 	return fmt.Errorf("write: %w", sidecar.ErrConflict)
+}
+
+// do sends a request, signed in as userID unless it is "".
+func (a *testApp) do(method, path, body, userID string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	return sidecartest.Request(a.t, a.h, a.keys, method, path, body, userID)
+}
+
+// deliver hands one event to its route and returns SUCCESS, RETRY or DROP.
+func (a *testApp) deliver(m events.Message) string {
+	a.t.Helper()
+	return sidecartest.Deliver(a.t, a.h, m)
+}
+
+func (a *testApp) deliverRaw(topic events.Topic, id, data string) string {
+	a.t.Helper()
+	return sidecartest.DeliverRaw(a.t, a.h, topic, id, data)
+}
+
+// settle delivers msgs, redelivering every RETRY, until all are acknowledged.
+func (a *testApp) settle(msgs ...events.Message) {
+	a.t.Helper()
+	sidecartest.Settle(a.t, a.h, msgs...)
 }

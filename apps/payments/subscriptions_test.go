@@ -22,30 +22,6 @@ func orderCancelled(orderID string, version int64) events.Message {
 	return events.OrderCancelledEvent{ID: orderID, Version: version, Ticket: events.OrderTicket{ID: "t1"}}.Message()
 }
 
-// settle delivers msgs in the order given and redelivers every RETRY after
-// the rest, as the broker does, until all are acknowledged. It fails the test
-// if a whole round makes no progress.
-func (a *testApp) settle(msgs ...events.Message) {
-	a.t.Helper()
-	queue := msgs
-	for len(queue) > 0 {
-		var again []events.Message
-		for _, m := range queue {
-			switch got := a.deliver(m); got {
-			case "SUCCESS":
-			case "RETRY":
-				again = append(again, m)
-			default:
-				a.t.Fatalf("delivery of %s answered %s, want SUCCESS or RETRY", m.ID, got)
-			}
-		}
-		if len(again) == len(queue) {
-			a.t.Fatalf("no progress: %d events keep asking for redelivery", len(again))
-		}
-		queue = again
-	}
-}
-
 func TestOrderCreatedKeepsACopy(t *testing.T) {
 	a := newTestApp(t)
 	if got := a.deliver(orderCreated("o1")); got != "SUCCESS" {
