@@ -1,0 +1,161 @@
+package baseline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// servers returns the NATS and PostgreSQL URLs to run against (the machine's
+// own, or BASELINE_NATS_URL / BASELINE_PG_URL), skipping the test when either
+// does not answer.
+func servers(t *testing.T) (natsURL, pgURL string) {
+	t.Helper()
+	natsURL, pgURL = os.Getenv("BASELINE_NATS_URL"), os.Getenv("BASELINE_PG_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	if pgURL == "" {
+		pgURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(natsURL, nats.Timeout(time.Second))
+	if err == nil {
+		var js jetstream.JetStream
+		if js, err = jetstream.New(nc); err == nil {
+			_, err = js.AccountInfo(ctx)
+		}
+		nc.Close()
+	}
+	if err != nil {
+		t.Skipf("no NATS JetStream at %s (set BASELINE_NATS_URL): %v", natsURL, err)
+	}
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Skipf("no PostgreSQL at %s (set BASELINE_PG_URL): %v", pgURL, err)
+	}
+	conn.Close(ctx)
+	return natsURL, pgURL
+}
+
+// TestRun checks correctness, not speed: every placed order ends up reserved
+// exactly once on the tickets side and copied by every other service, every
+// sampled reservation is seen, and nothing is left running or provisioned.
+func TestRun(t *testing.T) {
+	natsURL, pgURL := servers(t)
+	goroutines := runtime.NumGoroutine()
+	const sample = 5
+	r, err := Run(t.Context(), Options{NATSURL: natsURL, PostgresURL: pgURL, Buyers: 4, Duration: 2 * time.Second, Tickets: 100, Sample: sample})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d orders in %s; errors %v", r.Orders, r.Elapsed.Round(time.Millisecond), r.Errors)
+	if r.Orders == 0 || len(r.Latency) != r.Orders {
+		t.Fatalf("orders %d, latencies %d", r.Orders, len(r.Latency))
+	}
+	if len(r.Errors) > 0 {
+		t.Errorf("errors: %v", r.Errors)
+	}
+	// Buyers take tickets in order, so without errors tickets 0..Orders-1
+	// were ordered, and every sample-th of them watched.
+	if want := (r.Orders-1)/sample + 1; len(r.Reserved) != want {
+		t.Errorf("%d reservations seen, want %d", len(r.Reserved), want)
+	}
+
+	cfg, err := pgx.ParseConfig(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = database
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, c := range []struct{ what, sql string }{
+		{"orders", `SELECT count(*) FROM orders.orders`},
+		{"tickets reserved by their order at version 1", `SELECT count(*) FROM orders.orders o
+			JOIN tickets.tickets t ON t.id = o.ticket_id AND t.order_id = o.id AND t.version = 1`},
+		{"tickets reserved at all", `SELECT count(*) FROM tickets.tickets WHERE order_id <> '' OR version <> 0`},
+		{"orders' copies at version 1, held by their order", `SELECT count(*) FROM orders.orders o
+			JOIN orders.tickets t ON t.id = o.ticket_id AND t.reserved_by = o.id AND t.version = 1`},
+		{"payments' copies", `SELECT count(*) FROM payments.orders`},
+		{"expiration schedules", `SELECT count(*) FROM expiration.schedule`},
+		{"buyers' indexed orders", `SELECT coalesce(sum(cardinality(order_ids)), 0) FROM orders.user_orders`},
+	} {
+		var n int
+		if err := conn.QueryRow(t.Context(), c.sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if n != r.Orders {
+			t.Errorf("%s: %d, want %d", c.what, n, r.Orders)
+		}
+	}
+	var left int
+	if err := conn.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM tickets.outbox)`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("outbox rows left: %d (%v)", left, err)
+	}
+
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.Stream(t.Context(), streamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream %s after the run: %v, want it deleted", streamName, err)
+	}
+	nc.Close()
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Errorf("goroutines: %d after the run, %d before:\n%s", runtime.NumGoroutine(), goroutines, buf[:runtime.Stack(buf, true)])
+			break
+		}
+	}
+}
+
+// TestMeasure is the full baseline for the benchmark report, run only when
+// asked: BASELINE_MEASURE=1 go test -run Measure -v ./baseline (with
+// BASELINE_NATS_URL / BASELINE_PG_URL pointing at the mesh's servers).
+// BASELINE_BUYERS, BASELINE_SECONDS and BASELINE_TICKETS change the load.
+func TestMeasure(t *testing.T) {
+	if os.Getenv("BASELINE_MEASURE") == "" {
+		t.Skip("set BASELINE_MEASURE=1 to measure")
+	}
+	natsURL, pgURL := servers(t)
+	env := func(name string, def int) int {
+		if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+			return n
+		}
+		return def
+	}
+	r, err := Run(t.Context(), Options{NATSURL: natsURL, PostgresURL: pgURL,
+		Buyers: env("BASELINE_BUYERS", 20), Duration: time.Duration(env("BASELINE_SECONDS", 10)) * time.Second,
+		Tickets: env("BASELINE_TICKETS", 10000), Sample: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d orders in %s: %.0f orders/s; errors %v", r.Orders, r.Elapsed.Round(time.Millisecond),
+		float64(r.Orders)/r.Elapsed.Seconds(), r.Errors)
+	t.Logf("POST p50 %s p99 %s; order -> reserved p50 %s p99 %s (%d sampled)",
+		pct(r.Latency, 50), pct(r.Latency, 99), pct(r.Reserved, 50), pct(r.Reserved, 99), len(r.Reserved))
+}
+
+// pct is the p-th percentile (nearest rank), rounded for reading.
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	return s[(len(s)*p+99)/100-1].Round(100 * time.Microsecond)
+}
