@@ -129,6 +129,9 @@ func (m *Mesh) brokerSummary() string {
 	case RabbitMQ:
 		return fmt.Sprintf("rabbitmq :%d", m.ports.RabbitMQ)
 	}
+	if m.netns != nil {
+		return fmt.Sprintf("nats %s:%d in network namespace %s", m.brokerHost(), m.ports.NATS, m.netns.Name)
+	}
 	return fmt.Sprintf("nats :%d", m.ports.NATS)
 }
 

@@ -2,9 +2,41 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// CutBroker cuts the network between the broker and everything else, as a
+// partition would: the link of the broker's network namespace goes down, so
+// packets are lost (open connections hang, new ones time out or find no
+// route) rather than refused. The broker itself keeps running. It needs
+// Options.IsolateBroker.
+func (m *Mesh) CutBroker() error {
+	if m.netns == nil {
+		return errNotIsolated
+	}
+	return m.netns.Cut()
+}
+
+// HealBroker brings the link back up and returns once it carries packets
+// again; clients reconnect, or their hung connections resume, on their own.
+func (m *Mesh) HealBroker() error {
+	if m.netns == nil {
+		return errNotIsolated
+	}
+	return m.netns.Heal()
+}
+
+// BrokerNetNS names the broker's network namespace ("" unless isolated).
+func (m *Mesh) BrokerNetNS() string {
+	if m.netns == nil {
+		return ""
+	}
+	return m.netns.Name
+}
+
+var errNotIsolated = errors.New("the broker is not isolated: start the mesh with Options.IsolateBroker")
 
 // Restart kills a process with SIGKILL (a crash, not a shutdown), starts it
 // again, and waits until it is ready, as the fault tests need.

@@ -36,24 +36,41 @@ func (m *Mesh) natsProc() (*Proc, error) {
 	}
 	conf := fmt.Sprintf(`# written by the runner on every start
 server_name: tixmesh
-listen: 127.0.0.1:%d
-http: 127.0.0.1:%d
+listen: %s:%d
+http: %s:%d
 jetstream {
   store_dir: %q
   sync_interval: always
   max_memory_store: 64MB
   max_file_store: 4GB
 }
-`, m.ports.NATS, m.ports.NATSHTTP, dir)
+`, m.brokerHost(), m.ports.NATS, m.brokerHost(), m.ports.NATSHTTP, dir)
 	path := filepath.Join(dir, "nats.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	return m.proc("nats", "infra", m.bin("nats-server"), []string{"-c", path}), nil
+	p := m.proc("nats", "infra", m.bin("nats-server"), []string{"-c", path})
+	p.netns = m.netns // nil unless Options.IsolateBroker
+	return p, nil
+}
+
+// brokerHost is the address the broker listens on: loopback, or its network
+// namespace's end of the veth pair when isolated.
+func (m *Mesh) brokerHost() string {
+	if m.netns != nil {
+		return m.netns.NSIP.String()
+	}
+	return "127.0.0.1"
 }
 
 // NATSURL is the broker's client URL.
-func (m *Mesh) NATSURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", m.ports.NATS) }
+func (m *Mesh) NATSURL() string { return fmt.Sprintf("nats://%s:%d", m.brokerHost(), m.ports.NATS) }
+
+// NATSMonitorURL is the base URL of the broker's monitoring endpoint (/varz,
+// /jsz, ...).
+func (m *Mesh) NATSMonitorURL() string {
+	return fmt.Sprintf("http://%s:%d", m.brokerHost(), m.ports.NATSHTTP)
+}
 
 // provisionStreams creates (or updates) the stream that captures every topic.
 // Dapr never creates streams: a topic without one cannot be subscribed.

@@ -39,6 +39,12 @@ type Options struct {
 	Apps []string
 	// Progress receives one line per step.
 	Progress io.Writer
+	// IsolateBroker runs the broker (JetStream only) in a network namespace of
+	// its own, joined to this one by a veth pair on a private /30, so that
+	// CutBroker and HealBroker can cut the network between it and everything
+	// else. It needs root and the `ip` command: without them Up fails with an
+	// error that wraps ErrNoNetNS.
+	IsolateBroker bool
 }
 
 // Mesh is a running marketplace.
@@ -63,7 +69,9 @@ type Mesh struct {
 	// subs are the declarative subscriptions, by component name.
 	subs map[string]subscription
 	// rabbit is the RabbitMQ node, when that is the broker.
-	rabbit   *rabbit
+	rabbit *rabbit
+	// netns is the broker's network namespace (Options.IsolateBroker).
+	netns    *netNS
 	mu       sync.Mutex
 	stopping bool
 }
@@ -106,6 +114,9 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 	if err := checkBroker(opts.RepoDir, opts.Broker); err != nil {
 		return nil, err
 	}
+	if opts.IsolateBroker && opts.Broker != JetStream {
+		return nil, fmt.Errorf("IsolateBroker: only the %s broker can run in a network namespace of its own, not %s", JetStream, opts.Broker)
+	}
 	m := &Mesh{opts: opts, runFile: rf, dataDir: filepath.Join(opts.Root, ".mesh"), byName: map[string]*Proc{}, apps: map[string]*AppPorts{}, instanceOf: map[string]string{}}
 	for _, a := range rf.Apps {
 		m.instanceOf[a.AppID] = a.AppID
@@ -124,6 +135,12 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 			m.Stop()
 		}
 	}()
+	if opts.IsolateBroker {
+		if m.netns, err = newNetNS(); err != nil {
+			return nil, err
+		}
+		m.say("broker isolated in network namespace %s (%s, host end %s %s)", m.netns.Name, m.netns.NSIP, m.netns.HostIf, m.netns.HostIP)
+	}
 	if err := m.assignPorts(); err != nil {
 		return nil, err
 	}
@@ -141,6 +158,9 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 		return nil, err
 	}
 	if m.stripe, err = startStripeRecorder(m.StripeURL()); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(m.dataDir, RecorderFile), []byte(m.stripe.url()), 0o644); err != nil {
 		return nil, err
 	}
 	if err := m.writeSecrets(); err != nil {
@@ -567,6 +587,7 @@ func (m *Mesh) Stop() {
 		}
 		wg.Wait()
 	}
+	m.netns.Remove()
 	if m.lock != nil {
 		_ = os.Remove(filepath.Join(m.dataDir, "state.json"))
 		m.lock.Close()

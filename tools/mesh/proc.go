@@ -27,6 +27,10 @@ type Proc struct {
 	// Credential, when set, runs the process as another user (PostgreSQL
 	// refuses to run as root).
 	Credential *syscall.Credential
+	// netns, when set, runs the process inside that network namespace, on
+	// every start (`ip netns exec` execs the command: the pid, hence the
+	// process group and the signals, are the command's own).
+	netns *netNS
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -48,8 +52,12 @@ func (p *Proc) Start() error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f, "\n==== %s: starting %s %s\n", time.Now().Format(time.RFC3339), p.Path, strings.Join(p.Args, " "))
-	cmd := exec.Command(p.Path, p.Args...)
+	path, args := p.Path, p.Args
+	if p.netns != nil {
+		path, args = p.netns.Exec(path, args)
+	}
+	fmt.Fprintf(f, "\n==== %s: starting %s %s\n", time.Now().Format(time.RFC3339), path, strings.Join(args, " "))
+	cmd := exec.Command(path, args...)
 	cmd.Env = p.Env
 	cmd.Dir = p.Dir
 	cmd.Stdout, cmd.Stderr = f, f
