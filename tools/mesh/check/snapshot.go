@@ -1,0 +1,73 @@
+// Package check reads what every service holds after a run and judges it
+// against the marketplace's promises: no ticket held twice, no order charged
+// twice, every expired order released, every service agreeing with the
+// others, no event lost. It is shared by the load generator and the fault
+// run, and each invariant is shown to fail on a doctored snapshot in its tests.
+package check
+
+import (
+	"time"
+)
+
+// OrderView is an order as the orders service shows it to its buyer.
+type OrderView struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Version   int64     `json:"version"`
+	Ticket    struct {
+		ID string `json:"id"`
+	} `json:"ticket"`
+}
+
+// TicketView is a ticket as the tickets service shows it.
+type TicketView struct {
+	ID      string `json:"id"`
+	OrderID string `json:"orderId"`
+	Version int64  `json:"version"`
+}
+
+// PaymentView is what the payments service holds for one order: its copy of
+// the order's status and, when a payment was made, the payment.
+type PaymentView struct {
+	OrderStatus   string // "" when payments never heard of the order
+	PaymentStatus string // "", pending, succeeded
+	StripeID      string
+}
+
+// status is the order's status as payments sees it: its copy of the order
+// (created or cancelled) and, once its payment succeeded, complete.
+func (p PaymentView) status() string {
+	if p.PaymentStatus == "succeeded" {
+		return "complete"
+	}
+	return p.OrderStatus
+}
+
+// Charge is one request the apps sent to the Stripe API's charges endpoint,
+// counted at the edge by the recording proxy in front of stripe-mock.
+type Charge struct {
+	OrderID        string
+	IdempotencyKey string
+	Status         int
+}
+
+// Deliveries are the events published to the broker and the deliveries each
+// subscriber handled, by event id.
+type Deliveries struct {
+	Published   map[string][]string                  // topic -> event ids on the stream
+	Subscribers map[string][]string                  // topic -> subscribing apps
+	Handled     map[string]map[string]map[string]int // app -> topic -> event id -> times handled
+}
+
+// Snapshot is every service's state as read at one moment.
+type Snapshot struct {
+	At       time.Time
+	Orders   map[string]OrderView   // by order id: every buyer's orders
+	Tickets  map[string]TicketView  // by ticket id: every ticket the crowd listed
+	Payments map[string]PaymentView // by order id; nil when payments was not read
+	// Charges is nil when the Stripe calls were not counted.
+	Charges []Charge
+	// Deliveries is nil when deliveries were not counted.
+	Deliveries *Deliveries
+}
