@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,14 @@ type StripeCall struct {
 	At             time.Time
 }
 
+// RecorderCallsPath is where the recorder lists, as JSON, every call it has
+// seen: the load generator's checker counts charges there. The recorder's
+// address is in the mesh's data directory, in the file RecorderFile.
+const (
+	RecorderCallsPath = "/_recorder/calls"
+	RecorderFile      = "stripe-recorder.url"
+)
+
 // stripeRecorder sits between the apps and stripe-mock and records every call.
 // stripe-mock is stateless (it neither honours idempotency keys nor remembers
 // charges), so "charged once" is proven by counting here, at the edge.
@@ -40,6 +49,13 @@ func startStripeRecorder(target string) (*stripeRecorder, error) {
 	rec := &stripeRecorder{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == RecorderCallsPath {
+			w.Header().Set("Content-Type", "application/json")
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			_ = json.NewEncoder(w).Encode(rec.calls)
+			return
+		}
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), At: time.Now()}

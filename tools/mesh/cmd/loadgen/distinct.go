@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tixmesh/ticketing/tools/mesh/crowd"
 )
 
 // result is what one run measured.
@@ -25,13 +27,13 @@ type result struct {
 // lets the buyers order distinct tickets as fast as they can.
 func runDistinct(ctx context.Context, o options) (*result, error) {
 	r := &result{orders: newSeries(), reserved: newSeries(), errors: map[string]int{}}
-	seller, err := newShopper(ctx, o.url, "seller")
+	seller, err := crowd.SignUp(ctx, o.url, "seller")
 	if err != nil {
 		return nil, fmt.Errorf("the seller could not sign up: %w", err)
 	}
-	buyers := make([]*shopper, o.buyers)
+	buyers := make([]*crowd.Shopper, o.buyers)
 	for i := range buyers {
-		if buyers[i], err = newShopper(ctx, o.url, "buyer"); err != nil {
+		if buyers[i], err = crowd.SignUp(ctx, o.url, "buyer"); err != nil {
 			return nil, fmt.Errorf("buyer %d could not sign up: %w", i, err)
 		}
 	}
@@ -49,7 +51,7 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 	last := ids[len(ids)-1]
 	ids = ids[:len(ids)-1]
 	for {
-		status, _, err := probe.call(ctx, "POST", "/api/orders", map[string]string{"ticketId": last}, nil)
+		status, _, err := probe.Call(ctx, "POST", "/api/orders", map[string]string{"ticketId": last}, nil)
 		if err == nil && status == http.StatusCreated {
 			break
 		}
@@ -78,7 +80,7 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 					return
 				}
 				var created struct{ ID string }
-				status, took, err := b.call(runCtx, "POST", "/api/orders", map[string]string{"ticketId": ids[i]}, &created)
+				status, took, err := b.Call(runCtx, "POST", "/api/orders", map[string]string{"ticketId": ids[i]}, &created)
 				at := time.Now()
 				mu.Lock()
 				switch {
@@ -118,11 +120,11 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 
 // watchReservation polls the ticket until it carries the order, and returns
 // how long after the order's 201 that was.
-func watchReservation(ctx context.Context, s *shopper, ticketID, orderID string, created time.Time) (time.Duration, bool) {
+func watchReservation(ctx context.Context, s *crowd.Shopper, ticketID, orderID string, created time.Time) (time.Duration, bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		var tk struct{ OrderID string }
-		if status, _, err := s.call(ctx, "GET", "/api/tickets/"+ticketID, nil, &tk); err == nil && status == 200 && tk.OrderID == orderID {
+		if status, _, err := s.Call(ctx, "GET", "/api/tickets/"+ticketID, nil, &tk); err == nil && status == 200 && tk.OrderID == orderID {
 			return time.Since(created), true
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -131,7 +133,7 @@ func watchReservation(ctx context.Context, s *shopper, ticketID, orderID string,
 }
 
 // listTickets lists n tickets with a few parallel sellers' requests.
-func listTickets(ctx context.Context, seller *shopper, n int) ([]string, error) {
+func listTickets(ctx context.Context, seller *crowd.Shopper, n int) ([]string, error) {
 	ids := make([]string, n)
 	var next atomic.Int64
 	var firstErr error
@@ -147,7 +149,7 @@ func listTickets(ctx context.Context, seller *shopper, n int) ([]string, error) 
 					return
 				}
 				var tk struct{ ID string }
-				status, _, err := seller.call(ctx, "POST", "/api/tickets", map[string]any{"title": fmt.Sprintf("Load test %d", i), "price": 10}, &tk)
+				status, _, err := seller.Call(ctx, "POST", "/api/tickets", map[string]any{"title": fmt.Sprintf("Load test %d", i), "price": 10}, &tk)
 				if err == nil && status != http.StatusCreated {
 					err = fmt.Errorf("POST /api/tickets: status %d", status)
 				}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tixmesh/ticketing/tools/mesh/crowd"
 )
 
 // lateness is expiration's own account of how late its reminders fired
@@ -57,13 +59,13 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 	if r.before, err = getLateness(ctx, o.latenessURL); err != nil {
 		return nil, fmt.Errorf("expiration's /debug/lateness: %w", err)
 	}
-	seller, err := newShopper(ctx, o.url, "seller")
+	seller, err := crowd.SignUp(ctx, o.url, "seller")
 	if err != nil {
 		return nil, err
 	}
-	buyers := make([]*shopper, o.buyers)
+	buyers := make([]*crowd.Shopper, o.buyers)
 	for i := range buyers {
-		if buyers[i], err = newShopper(ctx, o.url, "buyer"); err != nil {
+		if buyers[i], err = crowd.SignUp(ctx, o.url, "buyer"); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +78,7 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 	interval := o.spread / time.Duration(o.orders)
 	start := time.Now()
 	type placed struct {
-		buyer   *shopper
+		buyer   *crowd.Shopper
 		id      string
 		expires time.Time
 	}
@@ -95,7 +97,7 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 				ID        string    `json:"id"`
 				ExpiresAt time.Time `json:"expiresAt"`
 			}
-			status, _, err := b.call(ctx, "POST", "/api/orders", map[string]string{"ticketId": id}, &created)
+			status, _, err := b.Call(ctx, "POST", "/api/orders", map[string]string{"ticketId": id}, &created)
 			if err != nil || status != http.StatusCreated {
 				failed.Add(1)
 				return
@@ -139,7 +141,7 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 	checkStart := time.Now()
 	for _, p := range orders {
 		var got struct{ Status string }
-		if status, _, err := p.buyer.call(ctx, "GET", "/api/orders/"+p.id, nil, &got); err != nil || status != 200 || got.Status != "cancelled" {
+		if status, _, err := p.buyer.Call(ctx, "GET", "/api/orders/"+p.id, nil, &got); err != nil || status != 200 || got.Status != "cancelled" {
 			r.unexpired++
 		}
 	}

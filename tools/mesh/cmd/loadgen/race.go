@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tixmesh/ticketing/tools/mesh/crowd"
 )
 
 // raceResult counts how the rounds of racing buyers ended.
@@ -24,13 +26,13 @@ type raceResult struct {
 // same instant: exactly one may win.
 func runRace(ctx context.Context, o options) (*raceResult, error) {
 	r := &raceResult{statuses: map[int]int{}}
-	seller, err := newShopper(ctx, o.url, "seller")
+	seller, err := crowd.SignUp(ctx, o.url, "seller")
 	if err != nil {
 		return nil, err
 	}
-	buyers := make([]*shopper, o.buyers)
+	buyers := make([]*crowd.Shopper, o.buyers)
 	for i := range buyers {
-		if buyers[i], err = newShopper(ctx, o.url, "racer"); err != nil {
+		if buyers[i], err = crowd.SignUp(ctx, o.url, "racer"); err != nil {
 			return nil, err
 		}
 	}
@@ -49,7 +51,7 @@ func runRace(ctx context.Context, o options) (*raceResult, error) {
 			go func() {
 				defer wg.Done()
 				<-gate
-				status, _, err := b.call(ctx, "POST", "/api/orders", map[string]string{"ticketId": ids[0]}, nil)
+				status, _, err := b.Call(ctx, "POST", "/api/orders", map[string]string{"ticketId": ids[0]}, nil)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
