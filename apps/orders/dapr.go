@@ -135,20 +135,7 @@ func (s *orderStore) place(ctx context.Context, userID, ticketID string, now tim
 // ErrNotFound after ticketWait: a ticket that is truly unknown costs its
 // caller that wait.
 func (s *orderStore) awaitTicket(ctx context.Context, id string) (Ticket, string, error) {
-	deadline := time.Now().Add(s.ticketWait)
-	delay := 5 * time.Millisecond
-	for {
-		t, etag, err := s.ticket(ctx, id)
-		if !errors.Is(err, ErrNotFound) || !time.Now().Add(delay).Before(deadline) {
-			return t, etag, err
-		}
-		select {
-		case <-ctx.Done():
-			return Ticket{}, "", ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 200*time.Millisecond)
-	}
+	return sidecar.Await(ctx, s.ticketWait, ErrNotFound, func() (Ticket, string, error) { return s.ticket(ctx, id) })
 }
 
 // ordersOf returns the buyer's orders, oldest first.

@@ -17,6 +17,9 @@ import (
 type paymentStore struct {
 	state  sidecar.State
 	outbox *sidecar.Outbox
+	// orderWait is how long a payment waits for an order payments has not
+	// heard of yet (0 in unit tests: unknown is unknown).
+	orderWait time.Duration
 }
 
 func newPaymentStore(state sidecar.State, outbox *sidecar.Outbox) *paymentStore {
@@ -53,6 +56,13 @@ func (s *paymentStore) order(ctx context.Context, id string) (Order, string, err
 	}
 	var o Order
 	return o, it.ETag, it.Decode(&o)
+}
+
+// awaitOrder returns the copy of an order once payments knows it, or
+// ErrOrderNotFound after orderWait: a buyer who pays at once can be a few
+// milliseconds ahead of order:created.
+func (s *paymentStore) awaitOrder(ctx context.Context, id string) (Order, string, error) {
+	return sidecar.Await(ctx, s.orderWait, ErrOrderNotFound, func() (Order, string, error) { return s.order(ctx, id) })
 }
 
 // addOrder creates the copy of a new order; added is false if it existed (a

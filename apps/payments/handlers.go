@@ -41,7 +41,7 @@ func handleCreatePayment(log *slog.Logger, cfg config, payments *paymentStore, c
 		}
 		user, _ := auth.FromContext(r.Context()) // auth.Require ran first
 		ctx := r.Context()
-		order, _, err := payments.order(ctx, strings.TrimSpace(in.OrderID))
+		order, _, err := payments.awaitOrder(ctx, strings.TrimSpace(in.OrderID))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

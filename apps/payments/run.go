@@ -70,6 +70,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer stopRelay()
 
 	payments := newPaymentStore(state, outbox)
+	payments.orderWait = cfg.OrderWait
 	charges := newStripeCharger(log, stripeKey, cfg.StripeAPIBase, stripeRetries)
 	h := newServer(log, cfg, keys, payments, charges, webhookSecret)
 	return service.Serve(ctx, log, cfg.Addr, h)
