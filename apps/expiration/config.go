@@ -13,6 +13,8 @@ type config struct {
 	PubSub        string        // PUBSUB: the pub/sub component to publish through
 	RetryDelay    time.Duration // REMINDER_RETRY_DELAY: when a firing cannot be saved, try again this much later
 	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
+	SweepInterval time.Duration // SWEEP_INTERVAL: how often overdue schedules are looked for (lost reminders)
+	SweepGrace    time.Duration // SWEEP_GRACE: how far past its deadline a schedule counts as overdue
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -23,6 +25,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PubSub:        env.String("PUBSUB", "pubsub"),
 		RetryDelay:    env.Duration("REMINDER_RETRY_DELAY", "5s"),
 		RelayInterval: env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
+		SweepInterval: env.Duration("SWEEP_INTERVAL", "5s"),
+		SweepGrace:    env.Duration("SWEEP_GRACE", "5s"),
 	}
 	return c, env.Err()
 }

@@ -43,5 +43,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		lateness:   newLatenessStats(),
 		now:        time.Now,
 	}
+	go sched.sweepEvery(ctx, cfg.SweepInterval, cfg.SweepGrace)
 	return service.Serve(ctx, log, cfg.Addr, newServer(log, cfg, sched))
 }

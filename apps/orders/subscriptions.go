@@ -100,9 +100,9 @@ func handlePaymentCreated(log *slog.Logger, orders *orderStore) sidecar.EventHan
 			return nil
 		case errors.Is(err, ErrOrderCancelled):
 			// SUCCESS, loudly: the order was cancelled (expired) before the
-			// charge landed. The buyer is owed a refund, which is out of
-			// scope here; redelivery would not change anything.
-			log.ErrorContext(ctx, "payment for a cancelled order: needs a refund",
+			// charge landed. payments refunds it when it applies this
+			// order:cancelled; redelivery would not change anything here.
+			log.WarnContext(ctx, "payment for a cancelled order: payments refunds it",
 				"order", ev.OrderID, "payment", ev.ID, "stripe_id", ev.StripeID)
 			return nil
 		case errors.Is(err, ErrNotFound):

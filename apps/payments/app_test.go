@@ -25,13 +25,14 @@ const testWebhookSecret = "whsec_test_secret"
 // charger and a real signing key: requests, webhooks and deliveries go through
 // newServer as in production.
 type testApp struct {
-	t       *testing.T
-	state   *sidecartest.State
-	pub     *sidecartest.Publisher
-	charger *fakeCharger
-	keys    *auth.Keys
-	cfg     config
-	h       http.Handler
+	t        *testing.T
+	state    *sidecartest.State
+	pub      *sidecartest.Publisher
+	charger  *fakeCharger
+	payments *paymentStore
+	keys     *auth.Keys
+	cfg      config
+	h        http.Handler
 }
 
 func newTestApp(t *testing.T) *testApp {
@@ -57,7 +58,7 @@ func newTestAppOn(t *testing.T, fake *sidecartest.State, store sidecar.State) *t
 	}
 	charger := &fakeCharger{}
 	return &testApp{
-		t: t, state: fake, pub: pub, charger: charger, keys: keys, cfg: cfg,
+		t: t, state: fake, pub: pub, charger: charger, payments: payments, keys: keys, cfg: cfg,
 		h: newServer(log, cfg, keys, payments, charger, testWebhookSecret),
 	}
 }
@@ -128,6 +129,7 @@ type fakeCharger struct {
 	deadlines []time.Time
 	ctxErrs   []error
 	answer    func(n int, c Charge) (string, error)
+	refunds   []Refund
 }
 
 func (f *fakeCharger) charge(ctx context.Context, c Charge) (string, error) {
@@ -142,6 +144,13 @@ func (f *fakeCharger) charge(ctx context.Context, c Charge) (string, error) {
 		return answer(n, c)
 	}
 	return fmt.Sprintf("ch_%d", n), nil
+}
+
+func (f *fakeCharger) refund(_ context.Context, r Refund) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunds = append(f.refunds, r)
+	return nil
 }
 
 func (f *fakeCharger) charges() []Charge {

@@ -18,6 +18,7 @@ type config struct {
 	StripeAPIBase           string        // STRIPE_API_BASE: another Stripe API server (stripe-mock); empty for Stripe itself
 	PubSub                  string        // PUBSUB: the pub/sub component events are published through
 	TakeoverAfter           time.Duration // PAYMENT_TAKEOVER_AFTER: when a pending payment counts as abandoned
+	ReconcileInterval       time.Duration // PAYMENT_RECONCILE_INTERVAL: how often abandoned (pending too long) payments are settled
 	OrderWait               time.Duration // PAYMENT_ORDER_WAIT: how long a payment waits for an order payments has not heard of yet
 	OutboxRelayInterval     time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
 }
@@ -35,6 +36,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PubSub:                  env.String("PUBSUB", events.PubSub),
 		TakeoverAfter:           env.Duration("PAYMENT_TAKEOVER_AFTER", "30s"),
 		OrderWait:               env.Duration("PAYMENT_ORDER_WAIT", "2s"),
+		ReconcileInterval:       env.Duration("PAYMENT_RECONCILE_INTERVAL", "5s"),
 		OutboxRelayInterval:     env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
 	}
 	return c, env.Err()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -17,6 +18,7 @@ import (
 // anything else (the charge may exist: keep the claim).
 type charger interface {
 	charge(ctx context.Context, c Charge) (stripeID string, err error)
+	refund(ctx context.Context, r Refund) error
 }
 
 // recordTimeout bounds recording a charge that succeeded.
@@ -87,6 +89,26 @@ func pay(ctx context.Context, log *slog.Logger, cfg config, payments *paymentSto
 		}
 		return Payment{}, err
 	}
+	// Cancelled (expired) while the charge was in flight: the money goes
+	// back, and no payment is announced.
+	if cur, _, err := payments.order(recordCtx, order.ID); err == nil && cur.Status == events.OrderStatusCancelled {
+		if err := refundClaim(recordCtx, log, payments, charges, claim, stripeID); err != nil {
+			return Payment{}, err
+		}
+		return Payment{}, ErrOrderCancelled
+	}
 	c := Confirmation{OrderID: order.ID, PaymentID: claim.p.ID, StripeID: stripeID, Amount: claim.p.Amount}
-	return payments.confirm(recordCtx, c, order, claim, time.Now())
+	p, err := payments.confirm(recordCtx, c, order, claim, time.Now())
+	if err != nil {
+		return Payment{}, err
+	}
+	// The cancellation may have committed just now, after the check above:
+	// whichever of this and the cancellation's handler commits second sees
+	// the other and refunds.
+	if cancelled, err := refundIfCancelled(recordCtx, log, payments, charges, p.OrderID); err != nil {
+		return Payment{}, err
+	} else if cancelled {
+		return Payment{}, ErrOrderCancelled
+	}
+	return p, nil
 }

@@ -32,6 +32,9 @@ const (
 	PaymentPending PaymentStatus = "pending"
 	// Succeeded: the charge exists; payment:created has been committed.
 	PaymentSucceeded PaymentStatus = "succeeded"
+	// Refunded: the charge was made but its order had been cancelled (it
+	// expired while the payment was in flight): the money went back.
+	PaymentRefunded PaymentStatus = "refunded"
 )
 
 // Payment is the one payment of an order. It exists from the moment a request
@@ -220,6 +223,32 @@ func applyConfirmation(p Payment, found bool, c Confirmation, o Order, now time.
 	p.Status, p.StripeID, p.Token = PaymentSucceeded, c.StripeID, ""
 	p.Version++
 	return p, true
+}
+
+// refunded is the payment once its charge went back; changed is false if it
+// already had.
+func (p Payment) refunded(stripeID string) (_ Payment, changed bool) {
+	if p.Status == PaymentRefunded {
+		return p, false
+	}
+	p.Status, p.Token = PaymentRefunded, ""
+	if stripeID != "" {
+		p.StripeID = stripeID
+	}
+	p.Version++
+	return p, true
+}
+
+// Refund is one request to give a charge's money back. Its idempotency key is
+// per order: the two paths that may refund one charge (a cancellation seen
+// after the payment, a payment finished after the cancellation) make one
+// refund between them.
+type Refund struct {
+	ChargeID, OrderID, IdempotencyKey string
+}
+
+func refundOf(p Payment) Refund {
+	return Refund{ChargeID: p.StripeID, OrderID: p.OrderID, IdempotencyKey: "refund-" + p.OrderID}
 }
 
 // createdEvent announces a succeeded payment; orders marks the order complete.

@@ -73,5 +73,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	payments.orderWait = cfg.OrderWait
 	charges := newStripeCharger(log, stripeKey, cfg.StripeAPIBase, stripeRetries)
 	h := newServer(log, cfg, keys, payments, charges, webhookSecret)
+	go reconcileEvery(ctx, log, cfg, payments, charges)
 	return service.Serve(ctx, log, cfg.Addr, h)
 }

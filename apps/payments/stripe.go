@@ -69,6 +69,18 @@ func (s *stripeCharger) charge(ctx context.Context, c Charge) (string, error) {
 	return ch.ID, nil
 }
 
+// refund gives a charge's money back (once per idempotency key).
+func (s *stripeCharger) refund(ctx context.Context, r Refund) error {
+	params := &stripe.RefundParams{Charge: stripe.String(r.ChargeID)}
+	params.Context = ctx
+	params.IdempotencyKey = stripe.String(r.IdempotencyKey)
+	params.AddMetadata("orderId", r.OrderID)
+	if _, err := s.api.Refunds.New(params); err != nil {
+		return fmt.Errorf("%w: refund %s: %v", ErrProviderUnavailable, r.ChargeID, err)
+	}
+	return nil
+}
+
 // classifyStripeError sorts a failed charge by what it means for the money:
 //   - a card error (402): declined, nothing charged; Stripe's message is
 //     written for the buyer;

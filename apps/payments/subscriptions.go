@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
@@ -31,7 +32,11 @@ func handleOrderCreated(payments *paymentStore) sidecar.EventHandler {
 
 // handleOrderCancelled marks the copy cancelled, so the order can no longer be
 // paid, applying versions strictly in order.
-func handleOrderCancelled(payments *paymentStore) sidecar.EventHandler {
+//
+// A payment that succeeded although the order was cancelled (it expired while
+// the charge was in flight) is refunded here, before the event is
+// acknowledged.
+func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) sidecar.EventHandler {
 	return func(ctx context.Context, e sidecar.Event) error {
 		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
 		if err != nil {
@@ -44,8 +49,9 @@ func handleOrderCancelled(payments *paymentStore) sidecar.EventHandler {
 		switch {
 		case err == nil:
 			// SUCCESS: cancelled now, or already at this version or later (a
-			// redelivery).
-			return nil
+			// redelivery), once a payment that got through is refunded
+			// (RETRY while Stripe or the store cannot be reached).
+			return refundPaid(ctx, log, payments, charges, ev.ID)
 		case errors.Is(err, ErrOrderNotFound), errors.Is(err, ErrVersionGap):
 			// RETRY: order:created (or an event in between) has not been
 			// applied yet; it will be, and this applies after it.

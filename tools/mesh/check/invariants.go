@@ -215,7 +215,7 @@ func noDoubleCharge(s *Snapshot, l *crowd.Ledger) Result {
 	v := newVerdict("no order charged twice")
 	keys := map[string]map[string]bool{}
 	for _, c := range s.Charges {
-		if c.Status/100 != 2 || c.OrderID == "" {
+		if c.Status/100 != 2 || c.OrderID == "" || c.Refund {
 			continue
 		}
 		if keys[c.OrderID] == nil {
@@ -244,12 +244,20 @@ func noDoubleCharge(s *Snapshot, l *crowd.Ledger) Result {
 }
 
 // chargesBelongToCompleteOrders: every charge Stripe accepted is the payment
-// of one order, and that order is complete.
+// of one order, and that order is complete, or the charge was refunded (the
+// order expired while its payment was in flight).
 func chargesBelongToCompleteOrders(s *Snapshot) Result {
-	v := newVerdict("every charge Stripe accepted belongs to exactly one complete order")
-	seen := map[string]bool{}
+	v := newVerdict("every charge Stripe accepted belongs to exactly one complete order, or was refunded")
+	refunded := map[string]bool{}
 	for _, c := range s.Charges {
-		if c.Status/100 != 2 || seen[c.OrderID] {
+		if c.Refund && c.Status/100 == 2 {
+			refunded[c.OrderID] = true
+		}
+	}
+	seen := map[string]bool{}
+	refunds := 0
+	for _, c := range s.Charges {
+		if c.Refund || c.Status/100 != 2 || seen[c.OrderID] {
 			continue
 		}
 		seen[c.OrderID] = true
@@ -260,10 +268,16 @@ func chargesBelongToCompleteOrders(s *Snapshot) Result {
 			v.fail("a charge (key %s) names no order", c.IdempotencyKey)
 		case !ok:
 			v.fail("charge for unknown order %s", c.OrderID)
-		case o.Status != "complete":
-			v.fail("order %s was charged but is %q", c.OrderID, o.Status)
+		case o.Status == "complete" && refunded[c.OrderID]:
+			v.fail("order %s is complete but its charge was refunded", c.OrderID)
+		case o.Status == "complete":
+		case refunded[c.OrderID]:
+			refunds++
+		default:
+			v.fail("order %s was charged but is %q, and nothing was refunded", c.OrderID, o.Status)
 		}
 	}
+	v.r.Note = fmt.Sprintf("%d charges of orders cancelled in flight, refunded", refunds)
 	return v.done()
 }
 

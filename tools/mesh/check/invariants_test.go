@@ -34,10 +34,11 @@ func healthy() (*Snapshot, *crowd.Ledger) {
 		},
 		Payments: map[string]PaymentView{
 			"o1": {OrderStatus: "created", PaymentStatus: "succeeded", StripeID: "ch_1"},
-			"o2": {OrderStatus: "cancelled"},
+			"o2": {OrderStatus: "cancelled", PaymentStatus: "refunded", StripeID: "ch_2"},
 			"o3": {OrderStatus: "created"},
 		},
-		Charges: []Charge{{OrderID: "o1", IdempotencyKey: "k1", Status: 200}, {OrderID: "o1", IdempotencyKey: "k1", Status: 200}},
+		Charges: []Charge{{OrderID: "o1", IdempotencyKey: "k1", Status: 200}, {OrderID: "o1", IdempotencyKey: "k1", Status: 200},
+			{OrderID: "o2", IdempotencyKey: "k2", Status: 200}, {OrderID: "o2", IdempotencyKey: "refund-o2", Status: 200, Refund: true}},
 		Deliveries: &Deliveries{
 			Published:   map[string][]string{"order:created": {"e1", "e2"}},
 			Subscribers: map[string][]string{"order:created": {"tickets", "payments"}},
@@ -71,6 +72,9 @@ func TestHealthyWorldPasses(t *testing.T) {
 		if r.Checked == 0 {
 			t.Errorf("%s checked nothing", r.Name)
 		}
+	}
+	if got := rs[len(rs)-2].Note; got != "1 charges of orders cancelled in flight, refunded" {
+		t.Errorf("note %q: o2's refunded charge should count", got)
 	}
 	if got := rs[len(rs)-1].Note; got != "1 duplicate deliveries handled" {
 		t.Errorf("note %q: the redelivered e2 should count as one duplicate", got)
@@ -111,6 +115,9 @@ func TestEachInvariantCanFail(t *testing.T) {
 		}},
 		{"belongs to exactly one complete", func(s *Snapshot, l *crowd.Ledger) {
 			s.Charges = append(s.Charges, Charge{OrderID: "o3", IdempotencyKey: "k3", Status: 200})
+		}},
+		{"belongs to exactly one complete", func(s *Snapshot, l *crowd.Ledger) {
+			s.Charges = append(s.Charges, Charge{OrderID: "o1", IdempotencyKey: "refund-o1", Status: 200, Refund: true})
 		}},
 		{"no event lost", func(s *Snapshot, l *crowd.Ledger) {
 			delete(s.Deliveries.Handled["payments"]["order:created"], "e2")

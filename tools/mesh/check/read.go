@@ -219,13 +219,16 @@ func Converge(ctx context.Context, l *crowd.Ledger, src Sources, b Bounds, limit
 			return last, snap, time.Since(start), nil
 		}
 		if progress != nil {
-			failing := 0
+			var failing []string
 			for _, r := range last {
 				if !r.Pass {
-					failing++
+					failing = append(failing, fmt.Sprintf("%s (%d, e.g. %s)", r.Name, r.Count, r.Violations[0]))
 				}
 			}
-			fmt.Fprintf(progress, "check: %.0f s: %d invariants not yet holding (read error: %v)\n", time.Since(start).Seconds(), failing, lastErr)
+			if lastErr != nil {
+				failing = append(failing, "read error: "+lastErr.Error())
+			}
+			fmt.Fprintf(progress, "check: %.0f s: not yet: %s\n", time.Since(start).Seconds(), strings.Join(failing, "; "))
 		}
 		select {
 		case <-ctx.Done():
@@ -239,8 +242,14 @@ func Converge(ctx context.Context, l *crowd.Ledger, src Sources, b Bounds, limit
 func ChargesOf(calls []mesh.StripeCall) []Charge {
 	out := []Charge{}
 	for _, c := range calls {
-		if c.Method == http.MethodPost && strings.HasPrefix(c.Path, "/v1/charges") {
+		if c.Method != http.MethodPost {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(c.Path, "/v1/charges"):
 			out = append(out, Charge{OrderID: c.OrderID, IdempotencyKey: c.IdempotencyKey, Status: c.Status})
+		case strings.HasPrefix(c.Path, "/v1/refunds"):
+			out = append(out, Charge{OrderID: c.OrderID, IdempotencyKey: c.IdempotencyKey, Status: c.Status, Refund: true})
 		}
 	}
 	return out

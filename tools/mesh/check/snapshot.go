@@ -41,7 +41,7 @@ func (p PaymentView) status() string {
 	if p.PaymentStatus == "succeeded" {
 		return "complete"
 	}
-	return p.OrderStatus
+	return p.OrderStatus // also for a refunded payment: the order was cancelled
 }
 
 // Charge is one request the apps sent to the Stripe API's charges endpoint,
@@ -50,6 +50,7 @@ type Charge struct {
 	OrderID        string
 	IdempotencyKey string
 	Status         int
+	Refund         bool // a refund of the order's charge, not a charge
 }
 
 // Deliveries are the events published to the broker and the deliveries each
