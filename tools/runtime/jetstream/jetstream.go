@@ -16,6 +16,8 @@ limitations under the License.
 package jetstream
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"reflect"
@@ -210,6 +212,12 @@ func (js *jetstreamPubSub) Subscribe(ctx context.Context, req pubsub.SubscribeRe
 		}
 
 		js.l.Debugf("Processing JetStream message %s/%d", m.Subject, jsm.Sequence)
+		// tixmesh: a handler slower than ackWait (its store paused, the
+		// scheduler failing over) would be redelivered while it still runs,
+		// and a stall would turn every message in flight into a storm of
+		// duplicates. Tell the server the work is in progress every half
+		// ackWait until the handler returns.
+		stopProgress := js.keepInProgress(m)
 		err = handler(ctx, &pubsub.NewMessage{
 			Topic: req.Topic,
 			Data:  m.Data,
@@ -217,6 +225,7 @@ func (js *jetstreamPubSub) Subscribe(ctx context.Context, req pubsub.SubscribeRe
 				"Topic": m.Subject,
 			},
 		})
+		stopProgress()
 		if err != nil {
 			js.l.Errorf("Error processing JetStream message %s/%d: %v", m.Subject, jsm.Sequence, err)
 
@@ -329,4 +338,30 @@ func (js *jetstreamPubSub) GetComponentMetadata() (metadataInfo mdutils.Metadata
 	metadataStruct := metadata{}
 	mdutils.GetMetadataInfoFromStructType(reflect.TypeOf(metadataStruct), &metadataInfo, mdutils.PubSubType)
 	return
+}
+
+// keepInProgress sends +WPI (work in progress) for m every half ackWait (the
+// server's default of 30 s when unset) until the returned stop is called.
+// tixmesh addition; see the handler above.
+func (js *jetstreamPubSub) keepInProgress(m *nats.Msg) (stop func()) {
+	wait := js.meta.AckWait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(wait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := m.InProgress(); err != nil {
+					js.l.Debugf("in-progress for %s: %v", m.Subject, err)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
