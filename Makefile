@@ -5,7 +5,7 @@ GO ?= go
 # every module of the workspace, for repo-wide commands
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 
-.PHONY: help up test test-unit test-e2e runtime vet fmt clean
+.PHONY: help up test test-unit test-e2e test-chaos load chaos fuzz runtime vet fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ help: ## list the targets
 up: ## run the whole marketplace locally (http://localhost:8080); Ctrl-C stops it
 	$(GO) run ./tools/mesh/cmd/mesh up
 
-test: vet test-unit test-e2e ## every test: unit tests, then the real mesh end to end
+test: vet test-unit test-e2e test-chaos ## every test: unit tests, the real mesh end to end, a short fault run
 
 runtime: ## build the pinned Dapr runtime (once per machine) and print where it is
 	@$(GO) run ./tools/mesh/cmd/mesh runtime
@@ -34,6 +34,33 @@ test-e2e: runtime ## start a mesh on free ports, once per broker, and drive it t
 	  echo "e2e: broker $$b: $$r in $$(( $$(date +%s) - start )) s"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "e2e: failed on:$$failed"; exit 1; fi
+
+test-chaos: runtime ## a short fault run: one fault of each kind under a small crowd, every invariant checked
+	$(GO) run ./tools/mesh/cmd/chaos -short -seed 1 -out out/chaos/short.md
+
+load: ## drive the running mesh (make up) like a crowd for 60 s: report + chart in out/loadgen/
+	$(GO) run ./tools/mesh/cmd/loadgen -duration 60s -out out/loadgen/report.md
+
+chaos: runtime ## the full fault run (>= 10 kills of every process, 10 min of load): report + timeline in out/chaos/
+	$(GO) run ./tools/mesh/cmd/chaos -out out/chaos/report.md
+
+# how long `make fuzz` runs each fuzz target (FUZZTIME=1m make fuzz)
+FUZZTIME ?= 20s
+
+fuzz: ## run every fuzz target (request and event decoders) for FUZZTIME each, one at a time
+	@set -o pipefail; failed=; n=0; \
+	for m in $(MODULES); do \
+	  targets=$$(cd $$m && $(GO) test -list '^Fuzz' $$($(GO) list ./... | grep -v /e2e) | \
+	    awk '/^Fuzz/ { names[c++] = $$1; next } /^ok/ { for (i = 0; i < c; i++) print $$2 "," names[i] } { c = 0 }') || exit 1; \
+	  for t in $$targets; do \
+	    pkg=$${t%,*}; name=$${t#*,}; n=$$((n + 1)); \
+	    echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+	    if (cd $$m && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg); then r=ok; else r=FAIL; failed="$$failed $$name($$pkg)"; fi; \
+	    echo "fuzz: $$name ($$pkg): $$r"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed; the failing inputs are under the packages' testdata/fuzz/"; exit 1; fi; \
+	echo "fuzz: all $$n targets passed, $(FUZZTIME) each"
 
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')

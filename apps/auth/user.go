@@ -35,16 +35,23 @@ type credentials struct {
 }
 
 // signupRequest validates as the original did: a valid email, and a password of
-// 4 to 20 characters once trimmed.
+// 4 to 20 characters once trimmed. bcrypt also refuses more than
+// maxPasswordBytes, which 20 characters outside ASCII can exceed.
 type signupRequest credentials
+
+// maxPasswordBytes is the longest password bcrypt hashes.
+const maxPasswordBytes = 72
 
 func (r signupRequest) Validate() map[string]string {
 	p := map[string]string{}
 	if !validEmail(r.Email) {
 		p["email"] = "Email must be valid"
 	}
-	if n := len([]rune(strings.TrimSpace(r.Password))); n < 4 || n > 20 {
+	password := strings.TrimSpace(r.Password)
+	if n := len([]rune(password)); n < 4 || n > 20 {
 		p["password"] = "Password must be between 4 and 20 characters"
+	} else if len(password) > maxPasswordBytes {
+		p["password"] = "Password is too long"
 	}
 	return p
 }

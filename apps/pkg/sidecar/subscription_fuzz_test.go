@@ -1,0 +1,109 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+)
+
+// FuzzSubscription delivers arbitrary bodies to a Subscription whose handler
+// decodes the payload with DecodeData, as every service's handlers do. The
+// answer is always 200 with SUCCESS, RETRY or DROP; an envelope or a payload
+// that does not decode is a DROP, never a RETRY (it could never succeed).
+func FuzzSubscription(f *testing.F) {
+	valid := `{"id":"order:created/o1/0","topic":"order:created","type":"com.dapr.event.sent","data":` +
+		`{"id":"o1","version":0,"status":"created","userId":"u1","expiresAt":"2026-11-25T12:15:00Z","ticket":{"id":"t1","price":20.5}}}`
+	for _, seed := range []string{
+		valid,
+		valid[:len(valid)-20],
+		`{"id":"e1","topic":"order:created","data":{"id":42,"version":"0"}}`,
+		`{"id":"e1","topic":"order:created","data":{"id":"o1","version":1e30}}`,
+		`{"id":"e1","topic":"order:created","data":{"id":"o1","expiresAt":"tomorrow"}}`,
+		`{"id":"e1","topic":"order:created","data":"o1"}`,
+		`{"id":"e1","topic":"order:created","data":null}`,
+		`{"id":"e1","topic":"order:created"}`,
+		`{"id":["e1"],"data":{}}`,
+		`{"id":"\u00e9v\u00e9nement \ud83c\udf9f","topic":"order:created","data":{"id":"o\u0000","ticket":{"id":"t1"}}}`,
+		`{"id":"retry","topic":"order:created","data":{"id":"retry","ticket":{"id":"t1"}}}`,
+		`not json`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := sidecar.Subscription(slog.New(slog.DiscardHandler), func(_ context.Context, e sidecar.Event) error {
+		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+		if err != nil {
+			return err
+		}
+		if ev.ID == "retry" {
+			return errors.New("the store is down") // a transient failure
+		}
+		return nil
+	})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, events.OrderCreated.Route(), bytes.NewReader(body)))
+		status := deliveryStatus(t, w)
+		var e sidecar.Event
+		if json.Unmarshal(body, &e) != nil {
+			if status != "DROP" {
+				t.Fatalf("undecodable delivery %q answered %s, want DROP", body, status)
+			}
+			return
+		}
+		var ev events.OrderCreatedEvent
+		if json.Unmarshal(e.Data, &ev) != nil && status != "DROP" {
+			t.Fatalf("undecodable payload %q answered %s, want DROP", e.Data, status)
+		}
+	})
+}
+
+// FuzzDecodeData: a payload either decodes or is a Drop error, never a panic.
+func FuzzDecodeData(f *testing.F) {
+	for _, seed := range []string{
+		`{"id":"t1","version":3,"title":"Concert","price":20.5,"userId":"u1","orderId":"o1"}`,
+		`{"id":"t1","version":3,"title":"Conc`,
+		`{"id":"t1","version":"3"}`,
+		`{"id":"t1","version":99999999999999999999}`,
+		`{"id":"t1","price":-1e308,"title":"\ud800"}`,
+		`null`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := sidecar.DecodeData[events.TicketUpdatedEvent](sidecar.Event{ID: "e1", Topic: string(events.TicketUpdated), Data: data})
+		if err != nil && !sidecar.IsDrop(err) {
+			t.Fatalf("payload %q: %v, want a Drop error", data, err)
+		}
+		if err == nil && !json.Valid(data) {
+			t.Fatalf("payload %q is not JSON, yet decoded", data)
+		}
+	})
+}
+
+// deliveryStatus checks a delivery's answer: 200 {"status": SUCCESS|RETRY|DROP}.
+func deliveryStatus(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
+	}
+	var resp struct{ Status string }
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("answer %q: %v", w.Body, err)
+	}
+	switch resp.Status {
+	case "SUCCESS", "RETRY", "DROP":
+	default:
+		t.Fatalf("answer %q, want SUCCESS, RETRY or DROP", w.Body)
+	}
+	return resp.Status
+}
