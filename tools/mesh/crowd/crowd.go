@@ -187,10 +187,13 @@ func (c *crowd) buyer(ctx context.Context, i int, rng *rand.Rand) {
 		if o == nil {
 			continue
 		}
-		if c.o.Sample > 0 && n%c.o.Sample == 0 {
+		dice := rng.Float64()
+		// A watched order is not cancelled by its buyer: the ticket could be
+		// released before the watch sees it reserved.
+		if c.o.Sample > 0 && n%c.o.Sample == 0 && !c.cancels(dice) {
 			c.watch(ctx, c.l.Sellers[0], "/api/tickets/"+o.TicketID, func(b []byte) bool { return containsField(b, "orderId", o.ID) }, o.CreatedAt, &c.l.Reserved)
 		}
-		c.settle(ctx, b, o, n, rng)
+		c.settle(ctx, b, o, n, dice)
 	}
 }
 
@@ -237,7 +240,7 @@ func (c *crowd) hot(ctx context.Context, rng *rand.Rand) {
 		c.l.update(func() { c.l.HotRounds = append(c.l.HotRounds, hr) })
 		c.rounds.Add(1)
 		for _, o := range won {
-			c.settle(ctx, c.l.Buyers[o.Buyer], o, round, rng)
+			c.settle(ctx, c.l.Buyers[o.Buyer], o, round, rng.Float64())
 		}
 		select {
 		case <-ctx.Done():
@@ -268,9 +271,14 @@ func (c *crowd) order(ctx context.Context, b *Shopper, buyer int, ticketID strin
 	return o, status
 }
 
-// settle pays for, cancels, or abandons an order, as the dice say.
-func (c *crowd) settle(ctx context.Context, b *Shopper, o *Order, n int, rng *rand.Rand) {
-	switch p := rng.Float64(); {
+// cancels reports whether the dice make the buyer cancel.
+func (c *crowd) cancels(dice float64) bool {
+	return dice >= c.o.PayShare && dice < c.o.PayShare+c.o.CancelShare
+}
+
+// settle pays for, cancels, or abandons an order, as the dice (0..1) say.
+func (c *crowd) settle(ctx context.Context, b *Shopper, o *Order, n int, dice float64) {
+	switch p := dice; {
 	case p < c.o.PayShare:
 		var paid struct{ ID string }
 		status, ok := c.call(ctx, b, "POST", "/api/payments", "POST /api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}, &paid)
