@@ -124,18 +124,20 @@ func (c *crowd) load(ctx context.Context) {
 		c.o.OnLoad()
 	}
 	var wg sync.WaitGroup
+	// The load ends by starting no new request; those in flight finish
+	// (under ctx) and are recorded, so the ledger misses no order.
 	for i := range c.o.Buyers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.buyer(runCtx, i, rand.New(rand.NewPCG(c.o.Seed, uint64(i))))
+			c.buyer(ctx, runCtx, i, rand.New(rand.NewPCG(c.o.Seed, uint64(i))))
 		}()
 	}
 	if c.o.Racers > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.hot(runCtx, rand.New(rand.NewPCG(c.o.Seed, 1<<32)))
+			c.hot(ctx, runCtx, rand.New(rand.NewPCG(c.o.Seed, 1<<32)))
 		}()
 	}
 	done := make(chan struct{})
@@ -164,9 +166,9 @@ func (c *crowd) progress(ctx context.Context, done chan<- struct{}) {
 }
 
 // buyer orders distinct tickets from the pool until it or the time runs out.
-func (c *crowd) buyer(ctx context.Context, i int, rng *rand.Rand) {
+func (c *crowd) buyer(ctx, running context.Context, i int, rng *rand.Rand) {
 	b := c.l.Buyers[i]
-	for ctx.Err() == nil {
+	for running.Err() == nil && ctx.Err() == nil {
 		n := int(c.next.Add(1)) - 1
 		ticket := ""
 		switch {
@@ -199,17 +201,17 @@ func (c *crowd) buyer(ctx context.Context, i int, rng *rand.Rand) {
 
 // hot lists a fresh ticket every HotEvery and lets every racer order it at
 // the same instant: at most one may win.
-func (c *crowd) hot(ctx context.Context, rng *rand.Rand) {
+func (c *crowd) hot(ctx, running context.Context, rng *rand.Rand) {
 	t := time.NewTicker(c.o.HotEvery)
 	defer t.Stop()
-	for round := 0; ctx.Err() == nil; round++ {
+	for round := 0; running.Err() == nil && ctx.Err() == nil; round++ {
 		ids, err := c.l.list(ctx, 1)
 		if err != nil || len(ids) == 0 {
 			if ctx.Err() == nil {
 				c.failed.Add(1)
 			}
 			select {
-			case <-ctx.Done():
+			case <-running.Done():
 				return
 			case <-t.C:
 			}
@@ -243,7 +245,7 @@ func (c *crowd) hot(ctx context.Context, rng *rand.Rand) {
 			c.settle(ctx, c.l.Buyers[o.Buyer], o, round, rng.Float64())
 		}
 		select {
-		case <-ctx.Done():
+		case <-running.Done():
 			return
 		case <-t.C:
 		}
