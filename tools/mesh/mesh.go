@@ -34,6 +34,9 @@ type Options struct {
 	Broker string
 	// Env is added to every app's environment (after dapr.yaml's).
 	Env map[string]string
+	// SidecarLogLevel, when set, overrides dapr.yaml's log level for every
+	// daprd (debug, for a post-mortem of the sidecars' deliveries).
+	SidecarLogLevel string
 	// Apps, when set, runs only these apps of dapr.yaml (the infrastructure
 	// always runs whole).
 	Apps []string
@@ -504,6 +507,9 @@ func (m *Mesh) daprdProcAs(a RunApp, instance string) *Proc {
 	}
 	if level == "" {
 		level = "info"
+	}
+	if m.opts.SidecarLogLevel != "" {
+		level = m.opts.SidecarLogLevel
 	}
 	args := []string{
 		"--app-id", a.AppID,

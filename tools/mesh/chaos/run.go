@@ -36,7 +36,10 @@ type Options struct {
 	// NetCut isolates the broker in its own network namespace so that its
 	// link can be cut (needs root and ip(8)).
 	NetCut   bool
-	Progress io.Writer
+	// SidecarLogLevel, when set, is every daprd's log level (debug logs each
+	// JetStream delivery: for a post-mortem).
+	SidecarLogLevel string
+	Progress        io.Writer
 }
 
 // Result is a fault run's outcome.
@@ -77,7 +80,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		"LOG_LEVEL": "debug",
 	}
 	up := func(isolate bool) (*mesh.Mesh, error) {
-		return mesh.Up(ctx, mesh.Options{RepoDir: o.RepoDir, Root: o.Root, FreePorts: true, Env: env, IsolateBroker: isolate, Progress: o.Progress})
+		return mesh.Up(ctx, mesh.Options{RepoDir: o.RepoDir, Root: o.Root, FreePorts: true, Env: env, IsolateBroker: isolate, SidecarLogLevel: o.SidecarLogLevel, Progress: o.Progress})
 	}
 	m, err := up(o.NetCut)
 	if err != nil && o.NetCut {

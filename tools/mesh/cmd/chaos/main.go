@@ -45,6 +45,7 @@ func run(args []string) error {
 	racers := fs.Int("racers", 6, "buyers racing for each hot ticket")
 	repo := fs.String("repo", ".", "the repository (dapr.yaml, components/, apps/)")
 	out := fs.String("out", "out/chaos/report.md", "the Markdown report (the PNG timeline goes beside it)")
+	sidecarLog := fs.String("sidecar-log-level", "", "every daprd's log level (debug: each JetStream delivery is logged, for a post-mortem)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +57,7 @@ func run(args []string) error {
 		o.MinLoad, o.Crowd.Buyers, o.Crowd.Racers = *minLoad, *buyers, *racers
 	}
 	o.Seed = *seed
+	o.SidecarLogLevel = *sidecarLog
 	repoDir, err := filepath.Abs(*repo)
 	if err != nil {
 		return err
