@@ -35,7 +35,7 @@ type Options struct {
 	Settle time.Duration
 	// NetCut isolates the broker in its own network namespace so that its
 	// link can be cut (needs root and ip(8)).
-	NetCut   bool
+	NetCut bool
 	// SidecarLogLevel, when set, is every daprd's log level (debug logs each
 	// JetStream delivery: for a post-mortem).
 	SidecarLogLevel string
