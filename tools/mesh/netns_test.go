@@ -156,9 +156,13 @@ func TestNetNSCutAndHeal(t *testing.T) {
 	// The pid is the server's, not a wrapper's, and it lives in the namespace.
 	checkInside := func() {
 		t.Helper()
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid()))
-		if err != nil || exe != self {
-			t.Fatalf("pid %d runs %q (%v), want the server %s itself", p.Pid(), exe, err, self)
+		// Compare the files, not the paths: under a chroot or an overlay the
+		// kernel names the executable by its path outside.
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid()))
+		theirExe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", p.Pid()))
+		ourExe, err2 := os.Stat(self)
+		if err != nil || err2 != nil || !os.SameFile(theirExe, ourExe) {
+			t.Fatalf("pid %d runs %q (%v, %v), want the server %s itself", p.Pid(), exe, err, err2, self)
 		}
 		theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.Pid()))
 		ours, _ := os.Readlink("/proc/self/ns/net")
