@@ -267,7 +267,10 @@ func chargesBelongToCompleteOrders(s *Snapshot) Result {
 		case c.OrderID == "":
 			v.fail("a charge (key %s) names no order", c.IdempotencyKey)
 		case !ok:
-			v.fail("charge for unknown order %s", c.OrderID)
+			// Not one of the crowd's orders (another client of the same
+			// mesh): not this check's to judge.
+			v.r.Checked--
+			continue
 		case o.Status == "complete" && refunded[c.OrderID]:
 			v.fail("order %s is complete but its charge was refunded", c.OrderID)
 		case o.Status == "complete":

@@ -38,7 +38,8 @@ func healthy() (*Snapshot, *crowd.Ledger) {
 			"o3": {OrderStatus: "created"},
 		},
 		Charges: []Charge{{OrderID: "o1", IdempotencyKey: "k1", Status: 200}, {OrderID: "o1", IdempotencyKey: "k1", Status: 200},
-			{OrderID: "o2", IdempotencyKey: "k2", Status: 200}, {OrderID: "o2", IdempotencyKey: "refund-o2", Status: 200, Refund: true}},
+			{OrderID: "o2", IdempotencyKey: "k2", Status: 200}, {OrderID: "o2", IdempotencyKey: "refund-o2", Status: 200, Refund: true},
+			{OrderID: "someone-elses", IdempotencyKey: "k9", Status: 200}}, // another client of the mesh
 		Deliveries: &Deliveries{
 			Published:   map[string][]string{"order:created": {"e1", "e2"}},
 			Subscribers: map[string][]string{"order:created": {"tickets", "payments"}},
