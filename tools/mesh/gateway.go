@@ -146,9 +146,13 @@ func startGateway(m *Mesh) (*gateway, error) {
 		}
 		rp.ServeHTTP(w, req)
 	})
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", m.ports.Gateway))
-	if err != nil {
-		return nil, fmt.Errorf("public origin: %w", err)
+	ln := m.gatewayLn
+	m.gatewayLn = nil
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", m.ports.Gateway)); err != nil {
+			return nil, fmt.Errorf("public origin: %w", err)
+		}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +65,7 @@ type Mesh struct {
 	procs      []*Proc
 	byName     map[string]*Proc
 	gateway    *gateway
+	gatewayLn  net.Listener    // the public origin's port, held from assignment (free ports)
 	stripe     *stripeRecorder // counts the apps\' Stripe calls on their way to stripe-mock
 	lock       *os.File
 	// pgDataDir is the PostgreSQL cluster's directory (outside dataDir when the
@@ -305,6 +307,18 @@ func (m *Mesh) assignPorts() error {
 	for _, a := range m.runFile.Apps {
 		m.apps[a.AppID] = &AppPorts{App: next(), DaprHTTP: next(), DaprGRPC: next(), DaprInternal: next(), Metrics: next()}
 	}
+	// The public origin is bound last, once everything is ready: hold its
+	// port from now on, or a process started meanwhile can take it as an
+	// ephemeral port ("address already in use", seen in CI).
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", m.ports.Gateway))
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		m.ports.Gateway = ln.Addr().(*net.TCPAddr).Port
+	}
+	m.gatewayLn = ln
 	return nil
 }
 
@@ -576,6 +590,10 @@ func (m *Mesh) Stop() {
 	m.stopping = true
 	procs := append([]*Proc(nil), m.procs...)
 	m.mu.Unlock()
+	if m.gatewayLn != nil {
+		_ = m.gatewayLn.Close() // Up failed before the gateway started
+		m.gatewayLn = nil
+	}
 	if m.gateway != nil {
 		m.gateway.close()
 	}
