@@ -15,17 +15,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// servers returns the NATS and PostgreSQL URLs to run against (the machine's
-// own, or BASELINE_NATS_URL / BASELINE_PG_URL), skipping the test when either
-// does not answer.
+// servers returns the NATS and PostgreSQL URLs to run against,
+// BASELINE_NATS_URL and BASELINE_PG_URL: the e2e suite sets them to its
+// mesh's own servers (TestBaselineOnTheMeshsServers). Without them, or when
+// either does not answer, the test is skipped.
 func servers(t *testing.T) (natsURL, pgURL string) {
 	t.Helper()
 	natsURL, pgURL = os.Getenv("BASELINE_NATS_URL"), os.Getenv("BASELINE_PG_URL")
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	if pgURL == "" {
-		pgURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	if natsURL == "" || pgURL == "" {
+		t.Skip("BASELINE_NATS_URL and BASELINE_PG_URL unset: the e2e suite runs this against its mesh's NATS and PostgreSQL")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
