@@ -111,7 +111,7 @@ func (r *Result) Markdown(command, chartPath string) string {
 	fmt.Fprintf(&b, "\n### Requests and their outcomes (load phase)\n\n| endpoint | requests | p50 | p99 | max | answers |\n|---|---|---|---|---|---|\n")
 	for _, e := range l.Endpoints() {
 		s, by := l.Latencies(e)
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", e, len(s), ms(s.Pct(.5)), ms(s.Pct(.99)), ms(s.Pct(1)), answers(by))
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", e, len(s), ms(s.Pct(.5)), ms(s.Pct(.99)), ms(s.Pct(1)), crowd.Answers(by))
 	}
 	errs := l.Errors()
 	if len(errs) > 0 {
@@ -170,23 +170,6 @@ func mean(s crowd.Series) float64 {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-
-func answers(by map[int]int) string {
-	ks := make([]int, 0, len(by))
-	for k := range by {
-		ks = append(ks, k)
-	}
-	sort.Ints(ks)
-	parts := make([]string, len(ks))
-	for i, k := range ks {
-		name := fmt.Sprint(k)
-		if k == 0 {
-			name = "no answer"
-		}
-		parts[i] = fmt.Sprintf("%s: %d", name, by[k])
-	}
-	return strings.Join(parts, ", ")
-}
 
 // WriteChart draws orders placed and failed requests per second, with every
 // fault marked where it began.

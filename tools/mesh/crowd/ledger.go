@@ -3,6 +3,7 @@ package crowd
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -142,4 +143,23 @@ func (l *Ledger) Count() (placed, paid int) {
 		}
 	}
 	return placed, paid
+}
+
+// Answers renders answers counted by status ("201: 70, 400: 30"), status 0
+// as "no answer".
+func Answers(by map[int]int) string {
+	keys := make([]int, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := strconv.Itoa(k)
+		if k == 0 {
+			name = "no answer"
+		}
+		parts[i] = name + ": " + strconv.Itoa(by[k])
+	}
+	return strings.Join(parts, ", ")
 }

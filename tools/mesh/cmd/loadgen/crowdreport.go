@@ -43,7 +43,7 @@ func (r *crowdResult) markdown(o options) string {
 	fmt.Fprintf(&b, "\n### Latency per endpoint (load phase)\n\n| endpoint | requests | p50 | p90 | p99 | max | answers |\n|---|---|---|---|---|---|---|\n")
 	for _, e := range l.Endpoints() {
 		s, by := l.Latencies(e)
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", e, len(s), ms(s.Pct(.5)), ms(s.Pct(.9)), ms(s.Pct(.99)), ms(s.Pct(1)), statuses(by))
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", e, len(s), ms(s.Pct(.5)), ms(s.Pct(.9)), ms(s.Pct(.99)), ms(s.Pct(1)), crowd.Answers(by))
 	}
 
 	fmt.Fprintf(&b, "\n### Event propagation\n\n| measure | sampled | p50 | p99 | max |\n|---|---|---|---|---|\n")
@@ -136,23 +136,6 @@ func ratio(a, b float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f×", a/b)
-}
-
-func statuses(by map[int]int) string {
-	keys := make([]int, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		name := fmt.Sprint(k)
-		if k == 0 {
-			name = "no answer"
-		}
-		parts[i] = fmt.Sprintf("%s: %d", name, by[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {
