@@ -22,8 +22,8 @@ func newServer(log *slog.Logger, cfg config, s *scheduler) http.Handler {
 	})
 
 	// Subscriptions (declared in components/subscriptions).
-	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, s.onOrderCreated)).Methods(http.MethodPost)
-	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, s.onOrderCancelled)).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, s.onOrdersCreated)).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Deliveries(log, s.onOrdersCancelled)).Methods(http.MethodPost)
 
 	// The actor protocol: one OrderExpiration actor per order.
 	r.Handle("/dapr/config", handleActorConfig()).Methods(http.MethodGet)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -25,67 +26,140 @@ type scheduler struct {
 // attempts bounds the re-read-and-retry loops on a lost ETag race.
 const attempts = 5
 
-// schedule registers the order's reminder at its expiresAt (the order says
-// when, not "now + a constant"), then remembers it. Registering first means a
-// crash in between leaves a reminder and no record, which a redelivery repairs
-// (registering again replaces the same reminder); never a record without a
-// reminder, which would leave the ticket locked.
-func (s *scheduler) schedule(ctx context.Context, orderID string, expiresAt time.Time) error {
-	for range attempts {
-		sc, etag, found, err := s.store.get(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		if found {
-			// A duplicate (scheduled), an order cancelled before its creation
-			// reached us (cancelled), or a late redelivery after firing (fired):
-			// nothing to schedule, in every case.
-			return nil
-		}
-		if err := s.reminders.register(ctx, orderID, reminderName, expiresAt); err != nil {
-			return err
-		}
-		err = s.store.put(ctx, schedule{OrderID: orderID, ExpiresAt: expiresAt, Status: statusScheduled}, etag)
-		if !errors.Is(err, sidecar.ErrConflict) {
-			return err
-		}
-		// Someone wrote first (a concurrent cancellation or duplicate): look again.
-		sc, _, _, err = s.store.get(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		if sc.Status == statusCancelled {
-			return s.reminders.unregister(ctx, orderID, reminderName)
-		}
-		return nil
+// scheduleChange is the Change that remembers an order's deadline, unless
+// expiration knows the order already: a duplicate (scheduled), an order
+// cancelled before its creation reached us (cancelled), or a late redelivery
+// after firing (fired). remind is set when the order's reminder must be
+// registered: a new schedule, or a redelivery of one still waiting (whose
+// reminder may not have been registered before a crash; registering again
+// replaces the same reminder).
+func scheduleChange(orderID string, expiresAt time.Time, remind *bool) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{scheduleKey(orderID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(scheduleKey(orderID))
+			if it.Found() {
+				var sc schedule
+				if err := it.Decode(&sc); err != nil {
+					return sidecar.Effect{}, err
+				}
+				*remind = sc.Status == statusScheduled
+				return sidecar.Effect{}, nil
+			}
+			*remind = true
+			return sidecar.Effect{Ops: []sidecar.Op{writeOp(schedule{OrderID: orderID, ExpiresAt: expiresAt, Status: statusScheduled}, "")}}, nil
+		},
 	}
-	return fmt.Errorf("schedule order %s: %w", orderID, sidecar.ErrConflict)
 }
 
-// cancel forgets the order's deadline: the reminder is removed and a tombstone
-// stops a late order:created from scheduling it again.
-func (s *scheduler) cancel(ctx context.Context, orderID string) error {
-	for range attempts {
-		sc, etag, found, err := s.store.get(ctx, orderID)
+// cancelChange is the Change that forgets an order's deadline: a tombstone stops a
+// late order:created from scheduling it again. unremind is set when a
+// reminder may be waiting and must be removed.
+func cancelChange(orderID string, unremind *bool) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{scheduleKey(orderID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(scheduleKey(orderID))
+			sc := schedule{OrderID: orderID}
+			if it.Found() {
+				if err := it.Decode(&sc); err != nil {
+					return sidecar.Effect{}, err
+				}
+				if sc.final() {
+					return sidecar.Effect{}, nil
+				}
+			}
+			*unremind = it.Found()
+			sc.Status = statusCancelled
+			return sidecar.Effect{Ops: []sidecar.Op{writeOp(sc, it.ETag)}}, nil
+		},
+	}
+}
+
+// onOrdersCreated schedules each order's deadline: the records of a batch in
+// one transaction, then each new one's reminder at its expiresAt (the order
+// says when, not "now + a constant"). A crash between the two leaves a record
+// without a reminder: the delivery is then redelivered (registering it), and
+// the sweep fires it should that fail too.
+// SUCCESS once scheduled (or nothing to do); RETRY if the sidecar or store
+// failed; DROP a payload that does not decode.
+func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []error {
+	type due struct {
+		orderID string
+		at      time.Time
+		remind  bool
+	}
+	dues := make([]*due, len(es))
+	return s.then(ctx, es, func(e sidecar.Event, i int) (sidecar.Change, error) {
+		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
-			return err
+			return sidecar.Change{}, err
 		}
-		if found && sc.final() {
-			return nil
+		if ev.ID == "" || ev.ExpiresAt.IsZero() {
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
 		}
-		if err := s.reminders.unregister(ctx, orderID, reminderName); err != nil {
-			return err
+		d := &due{orderID: ev.ID, at: ev.ExpiresAt}
+		dues[i] = d
+		return scheduleChange(ev.ID, ev.ExpiresAt, &d.remind), nil
+	}, func(ctx context.Context, i int) error {
+		if d := dues[i]; d != nil && d.remind {
+			return s.reminders.register(ctx, d.orderID, reminderName, d.at)
 		}
-		if !found {
-			sc = schedule{OrderID: orderID}
+		return nil
+	})
+}
+
+// onOrdersCancelled forgets each order's deadline and removes its reminder.
+// SUCCESS once forgotten; RETRY if the sidecar or store failed; DROP a payload
+// that does not decode.
+func (s *scheduler) onOrdersCancelled(ctx context.Context, es []sidecar.Event) []error {
+	ids := make([]string, len(es))
+	unremind := make([]bool, len(es))
+	return s.then(ctx, es, func(e sidecar.Event, i int) (sidecar.Change, error) {
+		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+		if err != nil {
+			return sidecar.Change{}, err
 		}
-		sc.Status = statusCancelled
-		err = s.store.put(ctx, sc, etag)
-		if !errors.Is(err, sidecar.ErrConflict) {
-			return err
+		if ev.ID == "" {
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
+		}
+		ids[i] = ev.ID
+		return cancelChange(ev.ID, &unremind[i]), nil
+	}, func(ctx context.Context, i int) error {
+		if unremind[i] {
+			return s.reminders.unregister(ctx, ids[i], reminderName)
+		}
+		return nil
+	})
+}
+
+// then applies the changes build makes of es together, then runs after (in
+// parallel) for each event whose change succeeded; an event's outcome is the
+// first error of the two.
+func (s *scheduler) then(ctx context.Context, es []sidecar.Event, build func(sidecar.Event, int) (sidecar.Change, error), after func(context.Context, int) error) []error {
+	errs := make([]error, len(es))
+	cs := make([]sidecar.Change, 0, len(es))
+	idx := make([]int, 0, len(es))
+	for i, e := range es {
+		c, err := build(e, i)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		cs = append(cs, c)
+		idx = append(idx, i)
+	}
+	for j, err := range s.store.outbox.ApplyAll(ctx, cs) {
+		errs[idx[j]] = err
+	}
+	var wg sync.WaitGroup
+	for i := range es {
+		if errs[i] == nil {
+			wg.Go(func() { errs[i] = after(ctx, i) })
 		}
 	}
-	return fmt.Errorf("cancel order %s: %w", orderID, sidecar.ErrConflict)
+	wg.Wait()
+	return errs
 }
 
 // fire handles a reminder. It must not lose the expiration: if the firing
@@ -139,30 +213,3 @@ func (s *scheduler) tryFire(ctx context.Context, orderID string) error {
 	return fmt.Errorf("fire order %s: %w", orderID, sidecar.ErrConflict)
 }
 
-// onOrderCreated schedules the order's deadline.
-// SUCCESS once scheduled (or nothing to do); RETRY if the sidecar or store
-// failed; DROP a payload that does not decode.
-func (s *scheduler) onOrderCreated(ctx context.Context, e sidecar.Event) error {
-	ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
-	if err != nil {
-		return err
-	}
-	if ev.ID == "" || ev.ExpiresAt.IsZero() {
-		return sidecar.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
-	}
-	return s.schedule(ctx, ev.ID, ev.ExpiresAt)
-}
-
-// onOrderCancelled unregisters the order's reminder.
-// SUCCESS once forgotten; RETRY if the sidecar or store failed; DROP a payload
-// that does not decode.
-func (s *scheduler) onOrderCancelled(ctx context.Context, e sidecar.Event) error {
-	ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
-	if err != nil {
-		return err
-	}
-	if ev.ID == "" {
-		return sidecar.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
-	}
-	return s.cancel(ctx, ev.ID)
-}

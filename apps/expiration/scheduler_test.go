@@ -108,7 +108,7 @@ func TestOrderCreatedRegistersOneReminderAtTheOrdersDeadline(t *testing.T) {
 	ctx := context.Background()
 	deadline := f.now.Add(15 * time.Minute)
 	for range 3 { // delivered three times
-		if err := f.s.onOrderCreated(ctx, created(t, "o1", deadline)); err != nil {
+		if err := f.onCreated(ctx, created(t, "o1", deadline)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +123,7 @@ func TestOrderCreatedRegistersOneReminderAtTheOrdersDeadline(t *testing.T) {
 func TestReminderPublishesExpirationCompleteOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if err := f.s.onOrderCreated(ctx, created(t, "o1", f.now)); err != nil {
+	if err := f.onCreated(ctx, created(t, "o1", f.now)); err != nil {
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(30 * time.Millisecond)
@@ -142,7 +142,7 @@ func TestReminderPublishesExpirationCompleteOnce(t *testing.T) {
 		t.Errorf("lateness %+v, want one sample of 30 ms", s)
 	}
 	// A late redelivery of order:created after the firing schedules nothing.
-	if err := f.s.onOrderCreated(ctx, created(t, "o1", f.now.Add(time.Hour))); err != nil {
+	if err := f.onCreated(ctx, created(t, "o1", f.now.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.rem.calls; got != 1 {
@@ -167,9 +167,9 @@ func TestCancelledOrderNeverExpires(t *testing.T) {
 				var err error
 				switch step {
 				case "created":
-					err = f.s.onOrderCreated(ctx, created(t, "o1", f.now.Add(time.Minute)))
+					err = f.onCreated(ctx, created(t, "o1", f.now.Add(time.Minute)))
 				case "cancelled":
-					err = f.s.onOrderCancelled(ctx, cancelled(t, "o1"))
+					err = f.onCancelled(ctx, cancelled(t, "o1"))
 				case "fire":
 					err = f.s.fire(ctx, "o1")
 				}
@@ -190,7 +190,7 @@ func TestCancelledOrderNeverExpires(t *testing.T) {
 func TestFiringThatCannotBeSavedIsRescheduledNotLost(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if err := f.s.onOrderCreated(ctx, created(t, "o1", f.now)); err != nil {
+	if err := f.onCreated(ctx, created(t, "o1", f.now)); err != nil {
 		t.Fatal(err)
 	}
 	f.state.FailNext = errors.New("database down")
@@ -234,7 +234,7 @@ func TestMalformedEventsAreDropped(t *testing.T) {
 		{ID: "y", Data: []byte(`{"id":"o1"}`)}, // no expiresAt
 	}
 	for _, e := range bad {
-		if err := f.s.onOrderCreated(context.Background(), e); !sidecar.IsDrop(err) {
+		if err := f.onCreated(context.Background(), e); !sidecar.IsDrop(err) {
 			t.Errorf("event %s: %v, want a drop", e.ID, err)
 		}
 	}
@@ -271,4 +271,13 @@ func TestActorProtocolRoutes(t *testing.T) {
 	if got := f.expirations(); got != 1 {
 		t.Errorf("%d expiration events after one reminder, want 1", got)
 	}
+}
+
+// onCreated and onCancelled deliver one event, as a single delivery would.
+func (f *fixture) onCreated(ctx context.Context, e sidecar.Event) error {
+	return f.s.onOrdersCreated(ctx, []sidecar.Event{e})[0]
+}
+
+func (f *fixture) onCancelled(ctx context.Context, e sidecar.Event) error {
+	return f.s.onOrdersCancelled(ctx, []sidecar.Event{e})[0]
 }

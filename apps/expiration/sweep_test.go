@@ -13,11 +13,11 @@ func TestSweepFiresOnlyOverdueSchedules(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	for id, in := range map[string]time.Duration{"lost": -time.Minute, "recent": -2 * time.Second, "future": time.Minute} {
-		if err := f.s.onOrderCreated(ctx, created(t, id, f.now.Add(in))); err != nil {
+		if err := f.onCreated(ctx, created(t, id, f.now.Add(in))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := f.s.onOrderCancelled(ctx, cancelled(t, "gone")); err != nil {
+	if err := f.onCancelled(ctx, cancelled(t, "gone")); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.s.sweep(ctx, 5*time.Second); n != 1 {
@@ -45,7 +45,7 @@ func TestSweepPagesThroughManySchedules(t *testing.T) {
 	const n = 1234
 	for i := range n {
 		id := "o" + time.Duration(i).String()
-		if err := f.s.onOrderCreated(ctx, created(t, id, f.now.Add(-time.Hour))); err != nil {
+		if err := f.onCreated(ctx, created(t, id, f.now.Add(-time.Hour))); err != nil {
 			t.Fatal(err)
 		}
 	}

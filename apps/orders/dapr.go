@@ -31,29 +31,13 @@ func orderKey(id string) string          { return "order|" + id }
 func ticketKey(id string) string         { return "ticket|" + id }
 func userOrdersKey(userID string) string { return "user-orders|" + userID }
 
-// writeAttempts bounds the re-read-and-retry loop of a write that lost a race.
-const writeAttempts = 5
-
-// retryOnConflict runs f until it does not fail with sidecar.ErrConflict, at
-// most writeAttempts times. f re-reads what it writes, so each attempt starts
-// from the state that won.
-func retryOnConflict(f func() error) error {
-	var err error
-	for range writeAttempts {
-		if err = f(); !errors.Is(err, sidecar.ErrConflict) {
-			return err
-		}
+// stored decodes a stored aggregate, or is ErrNotFound for a missing key.
+func stored[T any](it sidecar.Item) (T, error) {
+	var v T
+	if !it.Found() {
+		return v, ErrNotFound
 	}
-	return err
-}
-
-// overwrite replaces the value read with etag; with no etag (the key was
-// missing) it creates the key, failing if someone else created it meanwhile.
-func overwrite(key string, v any, etag string) sidecar.Op {
-	if etag == "" {
-		return sidecar.Op{Key: key, Value: v, Create: true}
-	}
-	return sidecar.Op{Key: key, Value: v, ETag: etag}
+	return v, it.Decode(&v)
 }
 
 // get reads key into v and returns its ETag, or ErrNotFound.
@@ -74,12 +58,6 @@ func (s *orderStore) order(ctx context.Context, id string) (Order, string, error
 	return o, etag, err
 }
 
-func (s *orderStore) ticket(ctx context.Context, id string) (Ticket, string, error) {
-	var t Ticket
-	etag, err := s.get(ctx, ticketKey(id), &t)
-	return t, etag, err
-}
-
 // userOrders returns the buyer's index, empty with no ETag if there is none.
 func (s *orderStore) userOrders(ctx context.Context, userID string) (userOrders, string, error) {
 	var u userOrders
@@ -91,51 +69,46 @@ func (s *orderStore) userOrders(ctx context.Context, userID string) (userOrders,
 }
 
 // place takes the ticket for the buyer: the reserved ticket copy, the new
-// order and the buyer's index in one transaction with order:created. A lost
-// race re-reads, and then finds the ticket reserved.
+// order and the buyer's index in one transaction with order:created, each
+// write asserting what was read. Of concurrent orders for one ticket only one
+// commits; the others read again and find the ticket reserved. A ticket
+// orders has not heard of yet is waited for, up to ticketWait.
 func (s *orderStore) place(ctx context.Context, userID, ticketID string, now time.Time, window time.Duration) (Order, error) {
-	t, tETag, err := s.awaitTicket(ctx, ticketID)
-	if err != nil {
-		return Order{}, err
-	}
 	id := newID()
 	var placed Order
-	first := true
-	err = retryOnConflict(func() error {
-		if !first { // a lost race: start again from the state that won
-			var err error
-			if t, tETag, err = s.ticket(ctx, ticketID); err != nil {
-				return err
+	c := sidecar.Change{
+		Keys: []string{ticketKey(ticketID), userOrdersKey(userID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			tIt, idxIt := r.Item(ticketKey(ticketID)), r.Item(userOrdersKey(userID))
+			t, err := stored[Ticket](tIt)
+			if err != nil {
+				return sidecar.Effect{}, err
 			}
-		}
-		first = false
-		o, reserved, err := newOrder(id, userID, t, now, window)
-		if err != nil {
-			return err
-		}
-		idx, idxETag, err := s.userOrders(ctx, userID)
-		if err != nil {
-			return err
-		}
-		ops := []sidecar.Op{
-			{Key: ticketKey(t.ID), Value: reserved, ETag: tETag},
-			{Key: orderKey(o.ID), Value: o, Create: true},
-			overwrite(userOrdersKey(userID), idx.with(o.ID), idxETag),
-		}
-		if err := s.outbox.Commit(ctx, ops, o.createdEvent()); err != nil {
-			return err
-		}
-		placed = o
-		return nil
+			o, reserved, err := newOrder(id, userID, t, now, window)
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			var idx userOrders
+			if idxIt.Found() {
+				if err := idxIt.Decode(&idx); err != nil {
+					return sidecar.Effect{}, err
+				}
+			}
+			placed = o
+			return sidecar.Effect{
+				Ops: []sidecar.Op{
+					sidecar.Put(tIt, reserved),
+					{Key: orderKey(o.ID), Value: o, Create: true},
+					sidecar.Put(idxIt, idx.with(o.ID)),
+				},
+				Events: []events.Message{o.createdEvent()},
+			}, nil
+		},
+	}
+	_, _, err := sidecar.Await(ctx, s.ticketWait, ErrNotFound, func() (struct{}, string, error) {
+		return struct{}{}, "", s.outbox.Apply(ctx, c)
 	})
 	return placed, err
-}
-
-// awaitTicket returns the ticket's copy once orders knows the ticket, or
-// ErrNotFound after ticketWait: a ticket that is truly unknown costs its
-// caller that wait.
-func (s *orderStore) awaitTicket(ctx context.Context, id string) (Ticket, string, error) {
-	return sidecar.Await(ctx, s.ticketWait, ErrNotFound, func() (Ticket, string, error) { return s.ticket(ctx, id) })
 }
 
 // ordersOf returns the buyer's orders, oldest first.
@@ -166,93 +139,105 @@ func (s *orderStore) ordersOf(ctx context.Context, userID string) ([]Order, erro
 	return orders, nil
 }
 
-// cancel cancels an order and frees its ticket, in one transaction with
-// order:cancelled: the one path for a buyer's DELETE and for expiry. allow, if
-// given, may refuse the order first (ownership). Errors are those of allow and
-// Order.cancel, ErrNotFound, and ErrConflict once the retries are spent.
-func (s *orderStore) cancel(ctx context.Context, id string, allow func(Order) error) (Order, error) {
-	var cancelled Order
-	err := retryOnConflict(func() error {
-		o, etag, err := s.order(ctx, id)
-		if err != nil {
-			return err
-		}
-		if allow != nil {
-			if err := allow(o); err != nil {
-				return err
+// cancel is the Change that cancels an order and frees its ticket, in one
+// transaction with order:cancelled: the one path for a buyer's DELETE and for
+// expiry. allow, if given, may refuse the order first (ownership). Its errors
+// are those of allow and Order.cancel, and ErrNotFound.
+func cancel(id string, allow func(Order) error, cancelled *Order) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{orderKey(id)},
+		Then: func(r sidecar.Read) []string {
+			o, err := stored[Order](r.Item(orderKey(id)))
+			if err != nil {
+				return nil
 			}
-		}
-		c, err := o.cancel()
-		if err != nil {
-			return err
-		}
-		ops := []sidecar.Op{{Key: orderKey(o.ID), Value: c, ETag: etag}}
-		t, tETag, err := s.ticket(ctx, o.Ticket.ID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			// No copy to free (copies are never deleted, so this is a guard).
-		case err != nil:
-			return err
-		default:
-			if freed, changed := t.release(o.ID); changed {
-				ops = append(ops, sidecar.Op{Key: ticketKey(t.ID), Value: freed, ETag: tETag})
+			return []string{ticketKey(o.Ticket.ID)}
+		},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			oIt := r.Item(orderKey(id))
+			o, err := stored[Order](oIt)
+			if err != nil {
+				return sidecar.Effect{}, err
 			}
-		}
-		if err := s.outbox.Commit(ctx, ops, c.cancelledEvent()); err != nil {
-			return err
-		}
-		cancelled = c
-		return nil
-	})
-	return cancelled, err
-}
-
-// complete marks an order paid. The original publishes nothing for it, and
-// neither do we. Errors are those of Order.complete, ErrNotFound, and
-// ErrConflict once the retries are spent.
-func (s *orderStore) complete(ctx context.Context, id string) (Order, error) {
-	var completed Order
-	err := retryOnConflict(func() error {
-		o, etag, err := s.order(ctx, id)
-		if err != nil {
-			return err
-		}
-		c, err := o.complete()
-		if err != nil {
-			return err
-		}
-		if err := s.state.Transact(ctx, sidecar.Op{Key: orderKey(o.ID), Value: c, ETag: etag}); err != nil {
-			return err
-		}
-		completed = c
-		return nil
-	})
-	return completed, err
-}
-
-// addTicket creates the copy of a new ticket; created is false if it existed.
-func (s *orderStore) addTicket(ctx context.Context, t Ticket) (created bool, err error) {
-	err = s.state.Transact(ctx, sidecar.Op{Key: ticketKey(t.ID), Value: t, Create: true})
-	if errors.Is(err, sidecar.ErrConflict) {
-		return false, nil
+			if allow != nil {
+				if err := allow(o); err != nil {
+					return sidecar.Effect{}, err
+				}
+			}
+			c, err := o.cancel()
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			ops := []sidecar.Op{sidecar.Put(oIt, c)}
+			tIt := r.Item(ticketKey(o.Ticket.ID))
+			if t, err := stored[Ticket](tIt); err == nil {
+				if freed, changed := t.release(o.ID); changed {
+					ops = append(ops, sidecar.Put(tIt, freed))
+				}
+			} else if !errors.Is(err, ErrNotFound) {
+				return sidecar.Effect{}, err
+			} // no copy to free: copies are never deleted, so this is a guard
+			if cancelled != nil {
+				*cancelled = c
+			}
+			return sidecar.Effect{Ops: ops, Events: []events.Message{c.cancelledEvent()}}, nil
+		},
 	}
-	return err == nil, err
 }
 
-// updateTicket applies a ticket:updated to the copy (see Ticket.applyUpdate),
-// keeping its reservation. Read-model writes publish nothing. Errors are
-// ErrNotFound (no copy yet), ErrVersionGap, and ErrConflict once the retries
-// are spent.
-func (s *orderStore) updateTicket(ctx context.Context, ev events.TicketUpdatedEvent) error {
-	return retryOnConflict(func() error {
-		t, etag, err := s.ticket(ctx, ev.ID)
-		if err != nil {
-			return err
-		}
-		updated, changed, err := t.applyUpdate(ev)
-		if err != nil || !changed {
-			return err
-		}
-		return s.state.Transact(ctx, sidecar.Op{Key: ticketKey(t.ID), Value: updated, ETag: etag})
-	})
+// complete is the Change that marks an order paid. The original publishes
+// nothing for it, and neither do we. Its errors are those of Order.complete,
+// and ErrNotFound.
+func complete(id string) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{orderKey(id)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(orderKey(id))
+			o, err := stored[Order](it)
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			c, err := o.complete()
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, c)}}, nil
+		},
+	}
+}
+
+// addTicket is the Change that makes the copy of a new ticket. Creation never
+// overwrites: a copy that exists (a redelivery, or one that moved on since)
+// stays as it is.
+func addTicket(t Ticket) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{ticketKey(t.ID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			if r.Item(ticketKey(t.ID)).Found() {
+				return sidecar.Effect{}, nil
+			}
+			return sidecar.Effect{Ops: []sidecar.Op{{Key: ticketKey(t.ID), Value: t, Create: true}}}, nil
+		},
+	}
+}
+
+// updateTicket is the Change that applies a ticket:updated to the copy (see
+// Ticket.applyUpdate), keeping its reservation. Read-model writes publish
+// nothing. Its errors are ErrNotFound (no copy yet) and ErrVersionGap.
+func updateTicket(ev events.TicketUpdatedEvent) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{ticketKey(ev.ID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(ticketKey(ev.ID))
+			t, err := stored[Ticket](it)
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			updated, changed, err := t.applyUpdate(ev)
+			if err != nil || !changed {
+				return sidecar.Effect{}, err
+			}
+			return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, updated)}}, nil
+		},
+	}
 }

@@ -72,7 +72,7 @@ func handleCancelOrder(log *slog.Logger, orders *orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := auth.FromContext(r.Context())
 		mine := func(o Order) error { return o.ownedBy(user.ID) }
-		_, err := orders.cancel(r.Context(), mux.Vars(r)["id"], mine)
+		err := orders.outbox.Apply(r.Context(), cancel(mux.Vars(r)["id"], mine, nil))
 		if err != nil && !errors.Is(err, ErrAlreadyCancelled) {
 			web.Error(w, r, log, err)
 			return

@@ -27,9 +27,9 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, orders *orderStore
 	api.Handle("/{id}", handleCancelOrder(log, orders)).Methods(http.MethodDelete)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(events.TicketCreated.Route(), sidecar.Subscription(log, handleTicketCreated(orders))).Methods(http.MethodPost)
-	r.Handle(events.TicketUpdated.Route(), sidecar.Subscription(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
-	r.Handle(events.ExpirationComplete.Route(), sidecar.Subscription(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
-	r.Handle(events.PaymentCreated.Route(), sidecar.Subscription(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketCreated.Route(), sidecar.Deliveries(log, handleTicketCreated(orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketUpdated.Route(), sidecar.Deliveries(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
+	r.Handle(events.ExpirationComplete.Route(), sidecar.Deliveries(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
+	r.Handle(events.PaymentCreated.Route(), sidecar.Deliveries(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
 	return r
 }

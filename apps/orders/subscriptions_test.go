@@ -224,7 +224,7 @@ func TestPaymentForACancelledOrderIsLogged(t *testing.T) {
 	a.put(orderKey("o1"), Order{ID: "o1", UserID: "buyer", Status: events.OrderStatusCancelled, Version: 1, Ticket: OrderTicket{ID: "t1"}})
 	h := handlePaymentCreated(log, newOrderStore(fake, sidecar.NewOutbox(fake, a.pub, log)))
 	ev := sidecar.Event{ID: paid().ID, Topic: string(events.PaymentCreated), Data: []byte(mustJSON(t, paid().Data))}
-	if err := h(t.Context(), ev); err != nil {
+	if err := h(t.Context(), []sidecar.Event{ev})[0]; err != nil {
 		t.Fatalf("handler = %v, want nil (SUCCESS)", err)
 	}
 	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "refunds it") || !strings.Contains(got, "ch_1") {
@@ -272,8 +272,8 @@ func TestOrderEventsWhenTheStoreFails(t *testing.T) {
 			if got := a.deliver(m); got != "RETRY" {
 				t.Errorf("answered %s, want RETRY", got)
 			}
-			if store.writes != writeAttempts {
-				t.Errorf("tried %d writes, want %d", store.writes, writeAttempts)
+			if store.writes != sidecar.ApplyAttempts {
+				t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
 			}
 		})
 	}

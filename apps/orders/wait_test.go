@@ -32,6 +32,17 @@ func (l *lateTicket) Get(ctx context.Context, key string) (sidecar.Item, error) 
 	return l.State.Get(ctx, key)
 }
 
+func (l *lateTicket) GetBulk(ctx context.Context, keys []string) ([]sidecar.Item, error) {
+	items := make([]sidecar.Item, len(keys))
+	for i, k := range keys {
+		var err error
+		if items[i], err = l.Get(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
 func TestAnOrderWaitsBrieflyForATicketItHasNotHeardOf(t *testing.T) {
 	store := &lateTicket{State: sidecartest.NewState(), ticket: Ticket{ID: "t1", Title: "Show", Price: 10}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

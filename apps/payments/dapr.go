@@ -68,16 +68,27 @@ func (s *paymentStore) awaitOrder(ctx context.Context, id string) (Order, string
 // addOrder creates the copy of a new order; added is false if it existed (a
 // redelivery, or a concurrent one that won).
 func (s *paymentStore) addOrder(ctx context.Context, o Order) (added bool, err error) {
-	if _, _, err := s.order(ctx, o.ID); err == nil {
-		return false, nil
-	} else if !errors.Is(err, ErrOrderNotFound) {
-		return false, err
+	err = s.outbox.Apply(ctx, newOrderCopy(o, &added))
+	return added, err
+}
+
+// newOrderCopy is the Change that creates the copy of a new order, unless it
+// exists: a later cancellation already applied to it stays. added, when not
+// nil, tells whether this change created it.
+func newOrderCopy(o Order, added *bool) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{orderKey(o.ID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			exists := r.Item(orderKey(o.ID)).Found()
+			if added != nil {
+				*added = !exists
+			}
+			if exists {
+				return sidecar.Effect{}, nil
+			}
+			return sidecar.Effect{Ops: []sidecar.Op{{Key: orderKey(o.ID), Value: o, Create: true}}}, nil
+		},
 	}
-	err = s.state.Transact(ctx, sidecar.Op{Key: orderKey(o.ID), Value: o, Create: true})
-	if errors.Is(err, sidecar.ErrConflict) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // cancelOrder applies order:cancelled at version to the copy: ErrOrderNotFound

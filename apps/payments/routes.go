@@ -27,7 +27,7 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payments *paymentS
 	api.Handle("", auth.Require(handleCreatePayment(log, cfg, payments, charges))).Methods(http.MethodPost)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, handleOrderCreated(payments))).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, handleOrderCreated(payments))).Methods(http.MethodPost)
 	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, handleOrderCancelled(log, payments, charges))).Methods(http.MethodPost)
 	return r
 }

@@ -11,23 +11,22 @@ import (
 )
 
 // handleOrderCreated keeps a copy of every new order, to know later who may
-// pay for it and how much. The copy publishes nothing.
-func handleOrderCreated(payments *paymentStore) sidecar.EventHandler {
-	return func(ctx context.Context, e sidecar.Event) error {
+// pay for it and how much. The copies of a batch of deliveries are made in one
+// transaction; they publish nothing.
+func handleOrderCreated(payments *paymentStore) sidecar.BatchHandler {
+	return sidecar.Changes(payments.outbox, func(e sidecar.Event) (sidecar.Change, error) {
 		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
-			return err // DROP: the payload can never decode
+			return sidecar.Change{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.UserID == "" {
-			return sidecar.Drop(fmt.Errorf("order:created %s: no order or user id", e.ID))
-		}
-		if _, err := payments.addOrder(ctx, orderFromCreated(ev)); err != nil {
-			return err // RETRY: the store is unavailable
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s: no order or user id", e.ID))
 		}
 		// SUCCESS: copied now, or the copy existed (a redelivery; a later
-		// cancellation already applied to it stays).
-		return nil
-	}
+		// cancellation already applied to it stays). RETRY: the store is
+		// unavailable.
+		return newOrderCopy(orderFromCreated(ev), nil), nil
+	})
 }
 
 // handleOrderCancelled marks the copy cancelled, so the order can no longer be

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -34,33 +33,22 @@ type tombstone struct {
 	TicketID string `json:"ticketId"`
 }
 
-// writeAttempts bounds the re-read-and-retry loop of a write that lost a race.
-const writeAttempts = 5
-
-// retryOnConflict runs f until it does not fail with sidecar.ErrConflict, at
-// most writeAttempts times. f re-reads what it writes, so each attempt starts
-// from the state that won.
-func retryOnConflict(f func() error) error {
-	var err error
-	for range writeAttempts {
-		if err = f(); !errors.Is(err, sidecar.ErrConflict) {
-			return err
-		}
-	}
-	return err
-}
-
 // get returns the ticket and its ETag, or ErrTicketNotFound.
 func (s *ticketStore) get(ctx context.Context, id string) (Ticket, string, error) {
 	it, err := s.state.Get(ctx, ticketKey(id))
 	if err != nil {
 		return Ticket{}, "", err
 	}
-	if !it.Found() {
-		return Ticket{}, "", ErrTicketNotFound
-	}
+	t, err := storedTicket(it)
+	return t, it.ETag, err
+}
+
+func storedTicket(it sidecar.Item) (Ticket, error) {
 	var t Ticket
-	return t, it.ETag, it.Decode(&t)
+	if !it.Found() {
+		return t, ErrTicketNotFound
+	}
+	return t, it.Decode(&t)
 }
 
 // create saves a new ticket with its ticket:created event.
@@ -68,81 +56,85 @@ func (s *ticketStore) create(ctx context.Context, t Ticket) error {
 	return s.outbox.Commit(ctx, []sidecar.Op{{Key: ticketKey(t.ID), Value: t, Create: true}}, t.createdEvent())
 }
 
-// edit applies an owner's edit with its ticket:updated event.
+// edit applies an owner's edit with its ticket:updated event; a lost race
+// reads again and decides again.
 func (s *ticketStore) edit(ctx context.Context, id, userID string, in ticketRequest) (Ticket, error) {
 	var edited Ticket
-	err := retryOnConflict(func() error {
-		t, etag, err := s.get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if edited, err = t.edit(userID, in); err != nil {
-			return err
-		}
-		return s.save(ctx, edited, etag)
+	err := s.outbox.Apply(ctx, sidecar.Change{
+		Keys: []string{ticketKey(id)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(ticketKey(id))
+			t, err := storedTicket(it)
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			if edited, err = t.edit(userID, in); err != nil {
+				return sidecar.Effect{}, err
+			}
+			return saved(it, edited), nil
+		},
 	})
 	return edited, err
 }
 
 // reserve holds the ticket for the order, unless it already does or the order
-// was cancelled first (see Ticket.reserve). The tombstone is read inside the
-// loop: a cancellation committed meanwhile also rewrote the ticket (see
-// release), so this write then fails on its ETag and the retry sees it.
-func (s *ticketStore) reserve(ctx context.Context, ticketID, orderID string) error {
-	return retryOnConflict(func() error {
-		t, etag, err := s.get(ctx, ticketID)
-		if err != nil {
-			return err
-		}
-		cancelled := false
-		if t.OrderID != orderID {
-			if cancelled, err = s.isReleased(ctx, orderID); err != nil {
-				return err
+// was cancelled first (see Ticket.reserve). The ticket and the order's
+// tombstone are read together, in one snapshot; a cancellation committed
+// after that read also rewrote the ticket (see release), so this write then
+// fails on its ETag and the change is decided again on what won.
+func reserve(ticketID, orderID string) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(ticketKey(ticketID))
+			t, err := storedTicket(it)
+			if err != nil {
+				return sidecar.Effect{}, err
 			}
-		}
-		reserved, changed, err := t.reserve(orderID, cancelled)
-		if err != nil || !changed {
-			return err
-		}
-		return s.save(ctx, reserved, etag)
-	})
+			cancelled := t.OrderID != orderID && r.Item(releasedKey(orderID)).Found()
+			reserved, changed, err := t.reserve(orderID, cancelled)
+			if err != nil || !changed {
+				return sidecar.Effect{}, err
+			}
+			return saved(it, reserved), nil
+		},
+	}
 }
 
 // release frees the ticket if the order holds it, and in the same transaction
 // writes the order's tombstone, so that a late (or redelivered) order:created
 // cannot lock the ticket again. When the order does not hold the ticket, the
 // ticket is still rewritten unchanged: that moves its ETag, so a reserve for
-// this order racing with us fails its write and re-reads the tombstone.
-func (s *ticketStore) release(ctx context.Context, ticketID, orderID string) error {
-	return retryOnConflict(func() error {
-		t, etag, err := s.get(ctx, ticketID)
-		if err != nil {
-			return err
-		}
-		freed, changed := t.release(orderID)
-		var msgs []events.Message
-		if changed {
-			msgs = append(msgs, freed.updatedEvent())
-		} else if done, err := s.isReleased(ctx, orderID); err != nil || done {
-			return err // a redelivery: nothing is left to do
-		}
-		ops := []sidecar.Op{
-			{Key: ticketKey(t.ID), Value: freed, ETag: etag},
-			{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
-		}
-		return s.outbox.Commit(ctx, ops, msgs...)
-	})
+// this order racing with us fails its write and reads the tombstone.
+func release(ticketID, orderID string) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(ticketKey(ticketID))
+			t, err := storedTicket(it)
+			if err != nil {
+				return sidecar.Effect{}, err
+			}
+			freed, changed := t.release(orderID)
+			var eff sidecar.Effect
+			if changed {
+				eff.Events = append(eff.Events, freed.updatedEvent())
+			} else if r.Item(releasedKey(orderID)).Found() {
+				return eff, nil // a redelivery: nothing is left to do
+			}
+			eff.Ops = []sidecar.Op{
+				sidecar.Put(it, freed),
+				{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
+			}
+			return eff, nil
+		},
+	}
 }
 
-func (s *ticketStore) isReleased(ctx context.Context, orderID string) (bool, error) {
-	it, err := s.state.Get(ctx, releasedKey(orderID))
-	return it.Found(), err
-}
-
-// save writes a changed ticket over the version read with etag, with its
-// ticket:updated event.
-func (s *ticketStore) save(ctx context.Context, t Ticket, etag string) error {
-	return s.outbox.Commit(ctx, []sidecar.Op{{Key: ticketKey(t.ID), Value: t, ETag: etag}}, t.updatedEvent())
+// saved is the write of a changed ticket over the version read as it, with
+// its ticket:updated event.
+func saved(it sidecar.Item, t Ticket) sidecar.Effect {
+	return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
 }
 
 // forSaleQuery is a Dapr state query: tickets for sale, oldest listing first,

@@ -405,8 +405,8 @@ func TestUpdateTicket(t *testing.T) {
 		if w.Code != http.StatusConflict {
 			t.Fatalf("status = %d, want 409", w.Code)
 		}
-		if store.writes != writeAttempts {
-			t.Errorf("tried %d writes, want %d", store.writes, writeAttempts)
+		if store.writes != sidecar.ApplyAttempts {
+			t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
 		}
 	})
 }

@@ -27,7 +27,7 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, tickets *ticketSto
 	api.Handle("/{id}", auth.Require(handleUpdateTicket(log, tickets))).Methods(http.MethodPut)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(events.OrderCreated.Route(), sidecar.Subscription(log, handleOrderCreated(tickets))).Methods(http.MethodPost)
-	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, handleOrderCancelled(tickets))).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, handleOrderCreated(tickets))).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Deliveries(log, handleOrderCancelled(tickets))).Methods(http.MethodPost)
 	return r
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -9,64 +8,60 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 )
 
-// handleOrderCreated reserves the order's ticket and announces it with
-// ticket:updated (carrying the orderId).
-func handleOrderCreated(tickets *ticketStore) sidecar.EventHandler {
-	return func(ctx context.Context, e sidecar.Event) error {
+// handleOrderCreated reserves each order's ticket and announces it with
+// ticket:updated (carrying the orderId). A batch of deliveries shares one
+// read, one transaction and one publish.
+func handleOrderCreated(tickets *ticketStore) sidecar.BatchHandler {
+	return sidecar.Changes(tickets.outbox, func(e sidecar.Event) (sidecar.Change, error) {
 		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
-			return err // DROP: the payload can never decode
+			return sidecar.Change{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.Ticket.ID == "" {
-			return sidecar.Drop(fmt.Errorf("order:created %s: no order or ticket id", e.ID))
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s: no order or ticket id", e.ID))
 		}
-		err = tickets.reserve(ctx, ev.Ticket.ID, ev.ID)
-		switch {
-		case err == nil:
-			// SUCCESS: reserved now; or already reserved by this order (a
-			// redelivery); or the order was cancelled before its creation
-			// reached us, and must not lock the ticket.
-			return nil
-		case errors.Is(err, ErrTicketNotFound):
-			// DROP: tickets is the source of truth, and an order cannot hold a
-			// ticket that was never listed. Redelivery cannot make it appear.
-			return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
-		case errors.Is(err, ErrHeldByAnotherOrder):
-			// RETRY: the previous order's order:cancelled has not arrived yet
-			// (orders only takes a ticket it has seen freed); it will.
-			return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
-		default:
-			// RETRY: the store is unavailable, or other writes kept winning.
-			return err
-		}
-	}
+		// SUCCESS (no error): reserved now; or already reserved by this order
+		// (a redelivery); or the order was cancelled before its creation
+		// reached us, and must not lock the ticket.
+		return reserve(ev.Ticket.ID, ev.ID).Outcome(func(err error) error {
+			switch {
+			case errors.Is(err, ErrTicketNotFound):
+				// DROP: tickets is the source of truth, and an order cannot
+				// hold a ticket that was never listed. Redelivery cannot make
+				// it appear.
+				return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
+			case errors.Is(err, ErrHeldByAnotherOrder):
+				// RETRY: the previous order's order:cancelled has not arrived
+				// yet (orders only takes a ticket it has seen freed); it will.
+				return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
+			default:
+				return err // RETRY: a payload the ticket cannot take yet
+			}
+		}), nil
+	})
 }
 
-// handleOrderCancelled frees the order's ticket if the order holds it, and
-// remembers the cancellation in every case (see ticketStore.release).
-func handleOrderCancelled(tickets *ticketStore) sidecar.EventHandler {
-	return func(ctx context.Context, e sidecar.Event) error {
+// handleOrderCancelled frees each order's ticket if the order holds it, and
+// remembers the cancellation in every case (see release).
+func handleOrderCancelled(tickets *ticketStore) sidecar.BatchHandler {
+	return sidecar.Changes(tickets.outbox, func(e sidecar.Event) (sidecar.Change, error) {
 		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
 		if err != nil {
-			return err // DROP: the payload can never decode
+			return sidecar.Change{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.Ticket.ID == "" {
-			return sidecar.Drop(fmt.Errorf("order:cancelled %s: no order or ticket id", e.ID))
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s: no order or ticket id", e.ID))
 		}
-		err = tickets.release(ctx, ev.Ticket.ID, ev.ID)
-		switch {
-		case err == nil:
-			// SUCCESS: freed now, or the ticket was never (or is no longer)
-			// this order's; either way the tombstone keeps it from being
-			// reserved by this order later. Redeliveries land here too.
-			return nil
-		case errors.Is(err, ErrTicketNotFound):
-			// DROP: no such ticket was ever listed, so there is nothing to free
-			// and nothing an order:created could lock.
-			return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
-		default:
-			// RETRY: the store is unavailable, or other writes kept winning.
+		// SUCCESS (no error): freed now, or the ticket was never (or is no
+		// longer) this order's; either way the tombstone keeps it from being
+		// reserved by this order later. Redeliveries land here too.
+		return release(ev.Ticket.ID, ev.ID).Outcome(func(err error) error {
+			if errors.Is(err, ErrTicketNotFound) {
+				// DROP: no such ticket was ever listed, so there is nothing to
+				// free and nothing an order:created could lock.
+				return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
+			}
 			return err
-		}
-	}
+		}), nil
+	})
 }

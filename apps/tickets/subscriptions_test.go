@@ -235,8 +235,8 @@ func TestOrderEventsWhenTheStoreFails(t *testing.T) {
 			if got := a.deliver(m); got != "RETRY" {
 				t.Errorf("answered %s, want RETRY", got)
 			}
-			if store.writes != writeAttempts {
-				t.Errorf("tried %d writes, want %d", store.writes, writeAttempts)
+			if store.writes != sidecar.ApplyAttempts {
+				t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
 			}
 		})
 	}

@@ -117,7 +117,7 @@ func (m *Mesh) AddReplica(ctx context.Context, appID string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("no app %q", appID)
 	}
-	ps, err := FreePorts(5)
+	ps, err := FreePorts(6)
 	if err != nil {
 		return "", err
 	}
@@ -127,7 +127,7 @@ func (m *Mesh) AddReplica(ctx context.Context, appID string) (string, error) {
 	}
 	name := fmt.Sprintf("%s-%d", appID, n)
 	m.instanceOf[name] = appID
-	m.apps[name] = &AppPorts{App: ps[0], DaprHTTP: ps[1], DaprGRPC: ps[2], DaprInternal: ps[3], Metrics: ps[4]}
+	m.apps[name] = &AppPorts{App: ps[0], DaprHTTP: ps[1], DaprGRPC: ps[2], DaprInternal: ps[3], Metrics: ps[4], Profile: ps[5]}
 	app, sidecar := m.appProcAs(a, name), m.daprdProcAs(a, name)
 	for _, p := range []*Proc{app, sidecar} {
 		if err := m.start(p); err != nil {

@@ -35,6 +35,10 @@ type Options struct {
 	Broker string
 	// Env is added to every app's environment (after dapr.yaml's).
 	Env map[string]string
+	// SidecarProfiling serves each sidecar's pprof endpoints (daprd
+	// --enable-profiling) on AppPorts.Profile: 17090 and up, in dapr.yaml's
+	// order, with the default ports.
+	SidecarProfiling bool
 	// SidecarLogLevel, when set, overrides dapr.yaml's log level for every
 	// daprd (debug, for a post-mortem of the sidecars' deliveries).
 	SidecarLogLevel string
@@ -84,6 +88,8 @@ type Mesh struct {
 // AppPorts are one app's and its sidecar's ports.
 type AppPorts struct {
 	App, DaprHTTP, DaprGRPC, DaprInternal, Metrics int
+	// Profile is the sidecar's pprof port (Options.SidecarProfiling).
+	Profile int
 }
 
 // stateStores are the apps that own a state store, hence a database.
@@ -278,12 +284,16 @@ func (m *Mesh) assignPorts() error {
 		if m.opts.PostgresURL == "" {
 			want["postgres"] = m.ports.Postgres
 		}
-		metrics := 19090
+		metrics, profile := 19090, 17090
 		for _, a := range m.runFile.Apps {
-			ap := &AppPorts{App: a.AppPort, DaprHTTP: a.DaprHTTPPort, DaprGRPC: a.DaprGRPCPort, Metrics: a.MetricsPort}
+			ap := &AppPorts{App: a.AppPort, DaprHTTP: a.DaprHTTPPort, DaprGRPC: a.DaprGRPCPort, Metrics: a.MetricsPort, Profile: profile}
+			profile++
 			if ap.Metrics == 0 {
 				ap.Metrics = metrics
 				metrics++
+			}
+			if m.opts.SidecarProfiling {
+				want[a.AppID+" sidecar pprof"] = ap.Profile
 			}
 			m.apps[a.AppID] = ap
 			want[a.AppID+" app"] = ap.App
@@ -293,7 +303,7 @@ func (m *Mesh) assignPorts() error {
 		}
 		return checkFree(want)
 	}
-	n := 17 + 5*len(m.runFile.Apps)
+	n := 17 + 6*len(m.runFile.Apps)
 	ps, err := FreePorts(n)
 	if err != nil {
 		return err
@@ -305,7 +315,7 @@ func (m *Mesh) assignPorts() error {
 		StripeTLS: next(), Redis: next(), RabbitMQ: next(), RabbitDist: next(), Epmd: next(),
 	}
 	for _, a := range m.runFile.Apps {
-		m.apps[a.AppID] = &AppPorts{App: next(), DaprHTTP: next(), DaprGRPC: next(), DaprInternal: next(), Metrics: next()}
+		m.apps[a.AppID] = &AppPorts{App: next(), DaprHTTP: next(), DaprGRPC: next(), DaprInternal: next(), Metrics: next(), Profile: next()}
 	}
 	// The public origin is bound last, once everything is ready: hold its
 	// port from now on, or a process started meanwhile can take it as an
@@ -539,6 +549,9 @@ func (m *Mesh) daprdProcAs(a RunApp, instance string) *Proc {
 		"--scheduler-host-address", fmt.Sprintf("127.0.0.1:%d", m.ports.Scheduler),
 		"--log-level", level,
 		"--dapr-graceful-shutdown-seconds", "5",
+	}
+	if m.opts.SidecarProfiling {
+		args = append(args, "--enable-profiling", "--profile-port", itoa(ap.Profile))
 	}
 	if ap.DaprInternal != 0 {
 		args = append(args, "--dapr-internal-grpc-port", itoa(ap.DaprInternal))

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 DAPR_VERSION=1.16.5
-NATS_SERVER_VERSION=v2.12.3
+NATS_SERVER_VERSION=v2.12.15
 STRIPE_MOCK_VERSION=v0.203.0
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)

@@ -62,25 +62,36 @@ func (o *Outbox) Commit(ctx context.Context, ops []Op, msgs ...events.Message) e
 	}
 	// Publish with a context that outlives a cancelled request: the state is
 	// committed, so the event should go out now rather than wait for the relay.
+	if len(msgs) == 0 {
+		return nil
+	}
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for _, m := range msgs {
-		o.publish(pubCtx, m)
-	}
+	o.publish(pubCtx, msgs)
 	return nil
 }
 
-func (o *Outbox) publish(ctx context.Context, m events.Message) bool {
-	if err := o.pub.Publish(ctx, m); err != nil {
-		o.log.WarnContext(ctx, "publish failed; the outbox relay will retry", "event", m.ID, "err", err)
+// publish publishes msgs in one call and queues their records' deletion.
+func (o *Outbox) publish(ctx context.Context, msgs []events.Message) bool {
+	if err := o.pub.Publish(ctx, msgs...); err != nil {
+		o.log.WarnContext(ctx, "publish failed; the outbox relay will retry", "events", len(msgs), "first", msgs[0].ID, "err", err)
 		return false
 	}
-	select {
-	case o.deletes <- outboxKeyPrefix + m.ID:
-	default: // the cleaner is behind; the relay will find and delete this record
+	for _, m := range msgs {
+		select {
+		case o.deletes <- outboxKeyPrefix + m.ID:
+		default: // the cleaner is behind; the relay will find and delete this record
+		}
 	}
 	return true
 }
+
+// deleteLinger is how long the first queued deletion waits for others to
+// share its transaction; deleteBatch caps one transaction's deletions.
+const (
+	deleteLinger = 100 * time.Millisecond
+	deleteBatch  = 256
+)
 
 // Run deletes the records of published events in batches, and every interval
 // relays records older than minAge that were never published (a crash or a
@@ -88,7 +99,7 @@ func (o *Outbox) publish(ctx context.Context, m events.Message) bool {
 func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	batch := make([]Op, 0, 64)
+	batch := make([]Op, 0, deleteBatch)
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -108,6 +119,10 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 			}
 		}
 	}
+	// linger is armed by the first deletion of a batch: a burst of published
+	// events costs one transaction, not one each.
+	linger := time.NewTimer(deleteLinger)
+	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -119,8 +134,15 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 			}
 			return
 		case key := <-o.deletes:
+			if len(batch) == 0 {
+				linger.Reset(deleteLinger)
+			}
 			batch = append(batch, Op{Key: key, Delete: true})
-			drain() // what is already queued, so a burst costs one transaction
+			if drain(); len(batch) == cap(batch) {
+				linger.Stop()
+				flush()
+			}
+		case <-linger.C:
 			flush()
 		case <-tick.C:
 			o.Relay(ctx, minAge)
@@ -137,8 +159,8 @@ func (o *Outbox) Relay(ctx context.Context, minAge time.Duration) int {
 		o.log.Warn("outbox relay: query failed", "err", err)
 		return 0
 	}
-	n := 0
 	cutoff := time.Now().Add(-minAge)
+	var due []events.Message
 	for _, it := range items {
 		if !strings.Contains(it.Key, outboxKeyPrefix) {
 			continue
@@ -150,10 +172,11 @@ func (o *Outbox) Relay(ctx context.Context, minAge time.Duration) int {
 		if rec.At.After(cutoff) {
 			continue // probably being published right now by Commit
 		}
-		if o.publish(ctx, rec.Message) {
-			n++
-			o.log.Info("outbox relay published a pending event", "event", rec.Message.ID, "age", time.Since(rec.At).Round(time.Millisecond))
-		}
+		due = append(due, rec.Message)
+		o.log.Info("outbox relay publishing a pending event", "event", rec.Message.ID, "age", time.Since(rec.At).Round(time.Millisecond))
 	}
-	return n
+	if len(due) == 0 || !o.publish(ctx, due) {
+		return 0
+	}
+	return len(due)
 }

@@ -2,6 +2,8 @@ package sidecar
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -11,7 +13,8 @@ import (
 
 // Publisher publishes events.
 type Publisher interface {
-	Publish(ctx context.Context, m events.Message) error
+	// Publish publishes msgs; an error means some may not have been.
+	Publish(ctx context.Context, msgs ...events.Message) error
 }
 
 // DaprPublisher publishes through the sidecar's pub/sub API.
@@ -25,15 +28,69 @@ func NewPublisher(client dapr.Client, pubsub string) *DaprPublisher {
 	return &DaprPublisher{client: client, pubsub: pubsub}
 }
 
-// Publish sends m with its deterministic id as the CloudEvent id. Dapr would
-// otherwise make a new random id per call, and a retried publish would be a new
-// message that the broker cannot de-duplicate (JetStream uses the CloudEvent id
-// as Nats-Msg-Id).
-func (p *DaprPublisher) Publish(ctx context.Context, m events.Message) error {
-	err := p.client.PublishEvent(ctx, p.pubsub, string(m.Topic), m.Data,
-		dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": m.ID}))
-	if err != nil {
-		return fmt.Errorf("%w: publish %s: %v", ErrUnavailable, m.ID, err)
+// Publish sends each message with its deterministic id as the CloudEvent id.
+// Dapr would otherwise make a new random id per call, and a retried publish
+// would be a new message that the broker cannot de-duplicate (JetStream uses
+// the CloudEvent id as Nats-Msg-Id). Several messages of one topic go in one
+// bulk call (the sidecar publishes them in parallel); one goes alone.
+func (p *DaprPublisher) Publish(ctx context.Context, msgs ...events.Message) error {
+	var errs []error
+	for _, batch := range byTopic(msgs) {
+		if err := p.publishTopic(ctx, batch); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message) error {
+	topic := string(msgs[0].Topic)
+	if len(msgs) == 1 {
+		m := msgs[0]
+		err := p.client.PublishEvent(ctx, p.pubsub, topic, m.Data,
+			dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": m.ID}))
+		if err != nil {
+			return fmt.Errorf("%w: publish %s: %v", ErrUnavailable, m.ID, err)
+		}
+		return nil
+	}
+	entries := make([]any, len(msgs))
+	for i, m := range msgs {
+		data, err := json.Marshal(m.Data)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", m.ID, err)
+		}
+		entries[i] = dapr.PublishEventsEvent{
+			EntryID:     m.ID,
+			Data:        data,
+			ContentType: "application/json",
+			Metadata:    map[string]string{"cloudevent.id": m.ID},
+		}
+	}
+	if res := p.client.PublishEvents(ctx, p.pubsub, topic, entries); res.Error != nil {
+		return fmt.Errorf("%w: publish %d events on %s (%d failed): %v", ErrUnavailable, len(msgs), topic, len(res.FailedEvents), res.Error)
 	}
 	return nil
+}
+
+// byTopic groups msgs by topic, in order of first appearance, dropping
+// repeats of an id (a bulk call refuses two entries with one id).
+func byTopic(msgs []events.Message) [][]events.Message {
+	var out [][]events.Message
+	index := map[events.Topic]int{}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		i, ok := index[m.Topic]
+		if !ok {
+			i = len(out)
+			index[m.Topic] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], m)
+	}
+	return out
 }

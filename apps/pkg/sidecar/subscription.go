@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -49,37 +50,140 @@ func DecodeData[T any](e Event) (T, error) {
 	return v, nil
 }
 
-// Subscription adapts an EventHandler to the sidecar's HTTP delivery protocol:
-// it answers 200 with {"status": "SUCCESS" | "RETRY" | "DROP"}.
+// BatchHandler handles deliveries together and returns each one's outcome, in
+// order, with EventHandler's meaning: nil (SUCCESS), an error made with Drop
+// (DROP), any other error (RETRY).
+type BatchHandler func(ctx context.Context, es []Event) []error
+
+// Each makes a BatchHandler of an EventHandler that handles one event at a
+// time: the events of a batch are handled in parallel, as separate
+// deliveries would be.
+func Each(h EventHandler) BatchHandler {
+	return func(ctx context.Context, es []Event) []error {
+		errs := make([]error, len(es))
+		if len(es) == 1 {
+			errs[0] = h(ctx, es[0])
+			return errs
+		}
+		var wg sync.WaitGroup
+		for i, e := range es {
+			wg.Go(func() { errs[i] = h(ctx, e) })
+		}
+		wg.Wait()
+		return errs
+	}
+}
+
+// Changes makes a BatchHandler of a per-event decision: build turns each event
+// into the Change it asks for (or fails it: DROP for a payload that can never
+// decode), and the changes of a batch are applied together (Outbox.ApplyAll).
+// The Change's error is the event's outcome.
+func Changes(o *Outbox, build func(Event) (Change, error)) BatchHandler {
+	return func(ctx context.Context, es []Event) []error {
+		errs := make([]error, len(es))
+		cs := make([]Change, 0, len(es))
+		idx := make([]int, 0, len(es))
+		for i, e := range es {
+			c, err := build(e)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			cs = append(cs, c)
+			idx = append(idx, i)
+		}
+		for j, err := range o.ApplyAll(ctx, cs) {
+			errs[idx[j]] = err
+		}
+		return errs
+	}
+}
+
+// Subscription adapts an EventHandler to the sidecar's HTTP delivery
+// protocols (see Deliveries).
 func Subscription(log *slog.Logger, h EventHandler) http.Handler {
+	return Deliveries(log, Each(h))
+}
+
+// delivery is what the sidecar POSTs: a bulk delivery (the Subscription has
+// bulkSubscribe enabled) carries entries, each a CloudEvent; a single one is
+// the CloudEvent itself.
+type delivery struct {
+	Event
+	Entries []struct {
+		EntryID string          `json:"entryId"`
+		Event   json.RawMessage `json:"event"`
+	} `json:"entries"`
+}
+
+type entryStatus struct {
+	EntryID string `json:"entryId"`
+	Status  string `json:"status"`
+}
+
+// Deliveries adapts a BatchHandler to the sidecar's two HTTP delivery
+// protocols. A bulk delivery (many events in one request, which the sidecar
+// batches for up to maxAwaitDurationMs) is answered with one status per entry
+// ({"statuses": [{"entryId", "status"}]}); a single delivery with
+// {"status": "SUCCESS" | "RETRY" | "DROP"}. Which one arrives is the
+// Subscription's YAML, never code.
+func Deliveries(log *slog.Logger, h BatchHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var e Event
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		var d delivery
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
 		if err == nil {
-			err = json.Unmarshal(body, &e)
+			err = json.Unmarshal(body, &d)
 		}
 		if err != nil {
 			log.Error("dropping an undecodable delivery", "err", err)
-			writeStatus(w, "DROP")
+			writeJSON(w, map[string]string{"status": "DROP"})
 			return
 		}
-		err = h(r.Context(), e)
-		switch {
-		case err == nil:
-			log.Debug("event handled", "topic", e.Topic, "event", e.ID, "duration", time.Since(start))
-			writeStatus(w, "SUCCESS")
-		case IsDrop(err):
-			log.Error("event dropped", "topic", e.Topic, "event", e.ID, "err", err)
-			writeStatus(w, "DROP")
-		default:
-			log.Warn("event will be redelivered", "topic", e.Topic, "event", e.ID, "err", err)
-			writeStatus(w, "RETRY")
+		if d.Entries == nil {
+			err := h(r.Context(), []Event{d.Event})[0]
+			writeJSON(w, map[string]string{"status": outcome(log, d.Event, err, start)})
+			return
 		}
+		statuses := make([]entryStatus, len(d.Entries))
+		es := make([]Event, 0, len(d.Entries))
+		idx := make([]int, 0, len(d.Entries))
+		for i, en := range d.Entries {
+			statuses[i].EntryID = en.EntryID
+			var e Event
+			if err := json.Unmarshal(en.Event, &e); err != nil {
+				log.Error("dropping an undecodable entry of a bulk delivery", "entry", en.EntryID, "err", err)
+				statuses[i].Status = "DROP"
+				continue
+			}
+			es = append(es, e)
+			idx = append(idx, i)
+		}
+		if len(es) > 0 {
+			for j, err := range h(r.Context(), es) {
+				statuses[idx[j]].Status = outcome(log, es[j], err, start)
+			}
+		}
+		writeJSON(w, map[string]any{"statuses": statuses})
 	})
 }
 
-func writeStatus(w http.ResponseWriter, status string) {
+// outcome names and logs a delivery's outcome.
+func outcome(log *slog.Logger, e Event, err error, start time.Time) string {
+	switch {
+	case err == nil:
+		log.Debug("event handled", "topic", e.Topic, "event", e.ID, "duration", time.Since(start))
+		return "SUCCESS"
+	case IsDrop(err):
+		log.Error("event dropped", "topic", e.Topic, "event", e.ID, "err", err)
+		return "DROP"
+	default:
+		log.Warn("event will be redelivered", "topic", e.Topic, "event", e.ID, "err", err)
+		return "RETRY"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"status":"`+status+`"}`)
+	_ = json.NewEncoder(w).Encode(v)
 }

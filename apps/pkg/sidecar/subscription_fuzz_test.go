@@ -35,6 +35,9 @@ func FuzzSubscription(f *testing.F) {
 		`{"id":"retry","topic":"order:created","data":{"id":"retry","ticket":{"id":"t1"}}}`,
 		`not json`,
 		``,
+		`{"id":"b1","entries":[{"entryId":"1","event":` + valid + `},{"entryId":"2","event":{"id":"retry","topic":"order:created","data":{"id":"retry"}}},{"entryId":"3","event":7}]}`,
+		`{"id":"b1","entries":[]}`,
+		`{"entries":[{"entryId":"1"}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -51,6 +54,11 @@ func FuzzSubscription(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, events.OrderCreated.Route(), bytes.NewReader(body)))
+		var bulk struct{ Entries []json.RawMessage }
+		if json.Unmarshal(body, &bulk) == nil && bulk.Entries != nil {
+			bulkStatuses(t, w, len(bulk.Entries))
+			return
+		}
 		status := deliveryStatus(t, w)
 		var e sidecar.Event
 		if json.Unmarshal(body, &e) != nil {
@@ -106,4 +114,29 @@ func deliveryStatus(t *testing.T, w *httptest.ResponseRecorder) string {
 		t.Fatalf("answer %q, want SUCCESS, RETRY or DROP", w.Body)
 	}
 	return resp.Status
+}
+
+// bulkStatuses checks a bulk delivery's answer: 200 with one status (SUCCESS,
+// RETRY or DROP) per entry.
+func bulkStatuses(t *testing.T, w *httptest.ResponseRecorder, entries int) {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", w.Code, w.Body)
+	}
+	var resp struct {
+		Statuses []struct{ EntryID, Status string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("answer %q: %v", w.Body, err)
+	}
+	if len(resp.Statuses) != entries {
+		t.Fatalf("answer %q: %d statuses for %d entries", w.Body, len(resp.Statuses), entries)
+	}
+	for _, s := range resp.Statuses {
+		switch s.Status {
+		case "SUCCESS", "RETRY", "DROP":
+		default:
+			t.Fatalf("answer %q, want SUCCESS, RETRY or DROP for every entry", w.Body)
+		}
+	}
 }

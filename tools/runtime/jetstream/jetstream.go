@@ -62,6 +62,11 @@ func (js *jetstreamPubSub) Init(_ context.Context, metadata pubsub.Metadata) err
 
 	var opts []nats.Option
 	opts = append(opts, nats.Name(js.meta.Name))
+	// tixmesh: reconnect for ever, quickly. nats.go gives up after 60
+	// attempts 2 s apart, so an outage of the broker longer than two minutes
+	// left the sidecar publishing and subscribing on a closed connection
+	// until it was restarted.
+	opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 
 	// Set nats.UserJWT options when jwt and seed key is provided.
 	if js.meta.Jwt != "" && js.meta.SeedKey != "" {

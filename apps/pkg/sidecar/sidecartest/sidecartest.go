@@ -147,21 +147,30 @@ func (s *State) Keys() []string {
 // Publisher records what was published.
 type Publisher struct {
 	mu   sync.Mutex
-	msgs []events.Message
+	msgs  []events.Message
+	calls int
 	// Err, when set, makes every Publish fail with it.
 	Err error
 }
 
 var _ sidecar.Publisher = (*Publisher)(nil)
 
-func (p *Publisher) Publish(_ context.Context, m events.Message) error {
+func (p *Publisher) Publish(_ context.Context, msgs ...events.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.Err != nil {
 		return p.Err
 	}
-	p.msgs = append(p.msgs, m)
+	p.msgs = append(p.msgs, msgs...)
+	p.calls++
 	return nil
+}
+
+// Calls returns how many Publish calls succeeded.
+func (p *Publisher) Calls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
 }
 
 // Messages returns what was published, in order.

@@ -33,6 +33,7 @@ environment:
                 jetstream (default), redis or rabbitmq; the runner starts it
   APPS          only these apps, comma-separated (default: every app of dapr.yaml)
   MESH_ROOT     where .mesh/ (data, logs, binaries) lives (default: the repository)
+  SIDECAR_PROFILING=1  serve each sidecar's pprof on 17090 and up (dapr.yaml's order)
   any other variable (ORDER_EXPIRATION_WINDOW=30s, ...) reaches every app
 `
 
@@ -59,12 +60,13 @@ func run(args []string, getenv func(string) string) error {
 		return fmt.Errorf("%s", usage)
 	}
 	opts := mesh.Options{
-		RepoDir:     repo,
-		Root:        getenv("MESH_ROOT"),
-		PostgresURL: getenv("PG_URL"),
-		Broker:      getenv("BROKER"),
-		Apps:        splitList(getenv("APPS")),
-		Progress:    os.Stderr,
+		RepoDir:          repo,
+		Root:             getenv("MESH_ROOT"),
+		PostgresURL:      getenv("PG_URL"),
+		Broker:           getenv("BROKER"),
+		Apps:             splitList(getenv("APPS")),
+		SidecarProfiling: getenv("SIDECAR_PROFILING") != "",
+		Progress:         os.Stderr,
 	}
 	if p := getenv("PORT"); p != "" {
 		if opts.GatewayPort, err = strconv.Atoi(p); err != nil {

@@ -15,17 +15,16 @@ import (
 	"github.com/dapr/components-contrib/nameresolution/kubernetes"
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/nameresolution/sqlite"
-	"github.com/dapr/components-contrib/pubsub/kafka"
 	"github.com/dapr/components-contrib/pubsub/rabbitmq"
 	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
 	secretsk8s "github.com/dapr/components-contrib/secretstores/kubernetes"
 	"github.com/dapr/components-contrib/secretstores/local/env"
 	"github.com/dapr/components-contrib/secretstores/local/file"
 	"github.com/dapr/components-contrib/state/mongodb"
-	pgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
 	pgv2 "github.com/dapr/components-contrib/state/postgresql/v2"
 	stateredis "github.com/dapr/components-contrib/state/redis"
 	"github.com/tixmesh/ticketing/tools/runtime/jetstream"
+	pgv1 "github.com/tixmesh/ticketing/tools/runtime/postgresql"
 
 	"github.com/dapr/dapr/pkg/components"
 	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
@@ -40,7 +39,6 @@ func registerComponents() {
 	pubsubLoader.DefaultRegistry.RegisterComponent(jetstream.NewJetStream, "jetstream")
 	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
 	pubsubLoader.DefaultRegistry.RegisterComponent(rabbitmq.NewRabbitMQ, "rabbitmq")
-	pubsubLoader.DefaultRegistry.RegisterComponent(kafka.NewKafka, "kafka")
 
 	// State stores: PostgreSQL locally, MongoDB in clusters, Redis as an option.
 	postgres := components.Versioning{

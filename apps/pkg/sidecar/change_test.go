@@ -1,0 +1,247 @@
+package sidecar_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+)
+
+// countingState counts the sidecar calls a change costs, and can let someone
+// else write just before a transaction.
+type countingState struct {
+	*sidecartest.State
+	mu                   sync.Mutex
+	gets, bulks, commits int
+	// beforeCommit, when set, runs before the next transaction (once).
+	beforeCommit func()
+}
+
+func (c *countingState) Get(ctx context.Context, key string) (sidecar.Item, error) {
+	c.mu.Lock()
+	c.gets++
+	c.mu.Unlock()
+	return c.State.Get(ctx, key)
+}
+
+func (c *countingState) GetBulk(ctx context.Context, keys []string) ([]sidecar.Item, error) {
+	c.mu.Lock()
+	c.bulks++
+	c.mu.Unlock()
+	return c.State.GetBulk(ctx, keys)
+}
+
+func (c *countingState) Transact(ctx context.Context, ops ...sidecar.Op) error {
+	c.mu.Lock()
+	c.commits++
+	f := c.beforeCommit
+	c.beforeCommit = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return c.State.Transact(ctx, ops...)
+}
+
+func (c *countingState) calls() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("%d gets, %d bulk gets, %d transactions", c.gets, c.bulks, c.commits)
+}
+
+// increment is a change that adds one to a counter key and announces the new
+// value; a missing counter starts at zero.
+func increment(key string) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{key},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(key)
+			n := 0
+			if it.Found() {
+				if err := it.Decode(&n); err != nil {
+					return sidecar.Effect{}, err
+				}
+			}
+			n++
+			return sidecar.Effect{
+				Ops:    []sidecar.Op{sidecar.Put(it, n)},
+				Events: []events.Message{{ID: key + "/" + strconv.Itoa(n), Topic: events.TicketUpdated, Data: n}},
+			}, nil
+		},
+	}
+}
+
+func counter(t *testing.T, s sidecar.State, key string) int {
+	t.Helper()
+	it, err := s.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if it.Found() {
+		if err := json.Unmarshal(it.Value, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+func newCounting() (*countingState, *sidecartest.Publisher, *sidecar.Outbox) {
+	state := &countingState{State: sidecartest.NewState()}
+	pub := &sidecartest.Publisher{}
+	return state, pub, sidecar.NewOutbox(state, pub, quiet)
+}
+
+func TestApplyAllSharesOneReadOneTransactionAndOnePublish(t *testing.T) {
+	state, pub, ob := newCounting()
+	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b"), increment("c")})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if got := counter(t, state.State, k); got != 1 {
+			t.Errorf("%s = %d, want 1", k, got)
+		}
+	}
+	if got, want := state.calls(), "0 gets, 1 bulk gets, 1 transactions"; got != want {
+		t.Errorf("calls: %s, want %s", got, want)
+	}
+	if pub.Calls() != 1 || len(pub.Messages()) != 3 {
+		t.Errorf("%d publish calls of %d events, want 1 of 3", pub.Calls(), len(pub.Messages()))
+	}
+}
+
+func TestApplyAllRunsChangesOfOneKeyOneAfterAnother(t *testing.T) {
+	// Three deliveries for one aggregate in one batch: one transaction cannot
+	// assert three versions of a key, so the second and third run alone, each
+	// on what the one before wrote.
+	state, pub, ob := newCounting()
+	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b"), increment("a"), increment("a")})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	if got := counter(t, state.State, "a"); got != 3 {
+		t.Errorf("a = %d, want 3 (no increment lost)", got)
+	}
+	var ids []string
+	for _, m := range pub.Messages() {
+		ids = append(ids, m.ID)
+	}
+	if want := "[a/1 b/1 a/2 a/3]"; fmt.Sprint(ids) != want {
+		t.Errorf("published %v, want %s", ids, want)
+	}
+}
+
+func TestApplyAllRunsEveryChangeAloneWhenTheBatchLosesARace(t *testing.T) {
+	state, _, ob := newCounting()
+	ctx := context.Background()
+	if err := ob.Apply(ctx, increment("a")); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else moves "a" between the batch's read and its transaction.
+	state.beforeCommit = func() {
+		if err := state.State.Transact(ctx, sidecar.Op{Key: "a", Value: 10}); err != nil {
+			t.Error(err)
+		}
+	}
+	errs := ob.ApplyAll(ctx, []sidecar.Change{increment("a"), increment("b")})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	if got := counter(t, state.State, "a"); got != 11 {
+		t.Errorf("a = %d, want 11 (decided again on what won)", got)
+	}
+	if got := counter(t, state.State, "b"); got != 1 {
+		t.Errorf("b = %d, want 1 (committed exactly once)", got)
+	}
+}
+
+func TestApplyAllGivesEachChangeItsOwnOutcome(t *testing.T) {
+	state, pub, ob := newCounting()
+	refused := errors.New("refused")
+	refuse := sidecar.Change{Keys: []string{"x"}, Decide: func(sidecar.Read) (sidecar.Effect, error) {
+		return sidecar.Effect{}, sidecar.Drop(refused)
+	}}
+	noop := sidecar.Change{Keys: []string{"y"}, Decide: func(sidecar.Read) (sidecar.Effect, error) {
+		return sidecar.Effect{}, nil
+	}}
+	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), refuse, noop})
+	if errs[0] != nil || !errors.Is(errs[1], refused) || !sidecar.IsDrop(errs[1]) || errs[2] != nil {
+		t.Errorf("outcomes %v, want [nil drop(refused) nil]", errs)
+	}
+	if got := counter(t, state.State, "a"); got != 1 {
+		t.Errorf("a = %d, want 1: a refused change must not hold back the others", got)
+	}
+	if len(pub.Messages()) != 1 {
+		t.Errorf("published %v, want only a's event", pub.Messages())
+	}
+}
+
+func TestApplyAllFailsTheBatchWhenTheStoreIsDown(t *testing.T) {
+	state, pub, ob := newCounting()
+	state.FailNext = fmt.Errorf("%w: connection refused", sidecar.ErrUnavailable)
+	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b")})
+	for i, err := range errs {
+		if !errors.Is(err, sidecar.ErrUnavailable) {
+			t.Errorf("change %d: %v, want ErrUnavailable (RETRY)", i, err)
+		}
+	}
+	if len(pub.Messages()) != 0 || len(state.Keys()) != 0 {
+		t.Errorf("published %v and stored %v for a batch that was not saved", pub.Messages(), state.Keys())
+	}
+}
+
+func TestThenReadsKeysThatDependOnWhatWasRead(t *testing.T) {
+	state, _, ob := newCounting()
+	ctx := context.Background()
+	if err := state.State.Transact(ctx, sidecar.Op{Key: "order|o1", Value: map[string]string{"ticket": "t1"}}, sidecar.Op{Key: "ticket|t1", Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var seen int
+	c := sidecar.Change{
+		Keys: []string{"order|o1"},
+		Then: func(r sidecar.Read) []string {
+			var o map[string]string
+			_ = r.Item("order|o1").Decode(&o)
+			return []string{"ticket|" + o["ticket"]}
+		},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			return sidecar.Effect{}, r.Item("ticket|t1").Decode(&seen)
+		},
+	}
+	if err := ob.Apply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 5 {
+		t.Errorf("Decide saw ticket %d, want 5", seen)
+	}
+}
+
+func TestApplyDecidesAgainAfterALostRace(t *testing.T) {
+	state, _, ob := newCounting()
+	ctx := context.Background()
+	state.beforeCommit = func() {
+		if err := state.State.Transact(ctx, sidecar.Op{Key: "a", Value: 41}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := ob.Apply(ctx, increment("a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter(t, state.State, "a"); got != 42 {
+		t.Errorf("a = %d, want 42", got)
+	}
+}
