@@ -21,6 +21,9 @@ type orderStore struct {
 	// tickets answers 201 as it publishes ticket:created, so a buyer who orders
 	// at once can be a few milliseconds ahead of the event.
 	ticketWait time.Duration
+	// places, when set, commits concurrent orders together (group commit);
+	// without it each order commits alone.
+	places *sidecar.Batcher
 }
 
 func newOrderStore(state sidecar.State, outbox *sidecar.Outbox) *orderStore {
@@ -105,8 +108,12 @@ func (s *orderStore) place(ctx context.Context, userID, ticketID string, now tim
 			}, nil
 		},
 	}
+	apply := s.outbox.Apply
+	if s.places != nil {
+		apply = s.places.Apply
+	}
 	_, _, err := sidecar.Await(ctx, s.ticketWait, ErrNotFound, func() (struct{}, string, error) {
-		return struct{}{}, "", s.outbox.Apply(ctx, c)
+		return struct{}{}, "", apply(ctx, c)
 	})
 	return placed, err
 }

@@ -18,6 +18,9 @@ import (
 // publishes it: younger ones are probably being published by Commit itself.
 const outboxMinAge = 5 * time.Second
 
+// placeBatch caps how many orders one transaction places.
+const placeBatch = 64
+
 // run reads top to bottom like a checklist: signals, config, logger, sidecar,
 // secrets, adapters, outbox relay, server.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -59,6 +62,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	orders := newOrderStore(state, outbox)
 	orders.ticketWait = cfg.TicketWait
+	// Concurrent orders share one read, one transaction and one publish. The
+	// batcher stops after the server (deferred later, runs first).
+	orders.places = sidecar.NewBatcher(outbox, placeBatch)
+	batchCtx, stopBatches := context.WithCancel(context.WithoutCancel(ctx))
+	var batches sync.WaitGroup
+	batches.Go(func() { orders.places.Run(batchCtx) })
+	defer batches.Wait()
+	defer stopBatches()
 	h := newServer(log, cfg, keys, orders)
 	return service.Serve(ctx, log, cfg.Addr, h)
 }

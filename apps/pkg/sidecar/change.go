@@ -106,20 +106,30 @@ func (o *Outbox) Apply(ctx context.Context, c Change) error {
 // sidecar calls where its changes alone would cost three each, and no change
 // ever sees a decision taken on a version another one overwrote.
 func (o *Outbox) ApplyAll(ctx context.Context, cs []Change) []error {
-	errs := make([]error, len(cs))
 	if len(cs) == 1 {
-		errs[0] = o.Apply(ctx, cs[0])
-		return errs
+		return []error{o.Apply(ctx, cs[0])}
 	}
+	errs, alone := o.together(ctx, cs)
+	for _, i := range alone {
+		errs[i] = o.Apply(ctx, cs[i])
+	}
+	return errs
+}
+
+// together commits the changes of cs that can share a transaction, and
+// returns each change's error and, in order, the changes that must run alone
+// (their errors are not set): those that overlap an earlier one, and all of
+// them if the shared transaction lost a race.
+func (o *Outbox) together(ctx context.Context, cs []Change) (errs []error, alone []int) {
+	errs = make([]error, len(cs))
 	read, err := o.readAll(ctx, cs)
 	if err != nil {
 		for i := range errs {
 			errs[i] = err
 		}
-		return errs
+		return errs, nil
 	}
 	var (
-		alone   []int // run one by one once the batch is committed
 		batched []int // their effects are in the batch
 		ops     []Op
 		msgs    []events.Message
@@ -151,18 +161,15 @@ func (o *Outbox) ApplyAll(ctx context.Context, cs []Change) []error {
 		case errors.Is(err, ErrConflict):
 			// Someone else wrote one of the keys: which change lost is unknown,
 			// so each runs alone, reading afresh.
-			alone = append(batched, alone...)
+			alone = append(alone, batched...)
+			slices.Sort(alone)
 		case err != nil:
 			for _, i := range batched {
 				errs[i] = err
 			}
 		}
 	}
-	slices.Sort(alone)
-	for _, i := range alone {
-		errs[i] = o.Apply(ctx, cs[i])
-	}
-	return errs
+	return errs, alone
 }
 
 func overlaps(touched map[string]bool, keys []string, ops []Op) bool {
