@@ -18,7 +18,7 @@ import (
 func handleActorConfig() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, map[string]any{
-			"entities":                []string{actorType},
+			"entities":                []string{slotActor, orderActor},
 			"actorIdleTimeout":        "1m",
 			"drainOngoingCallTimeout": "30s",
 			"drainRebalancedActors":   true,
@@ -26,16 +26,23 @@ func handleActorConfig() http.Handler {
 	})
 }
 
-// handleReminder runs when an order's reminder fires: 200 once the expiration
-// is committed (or safely re-scheduled), 500 otherwise so that it is retried.
+// handleReminder runs when a slot's reminder fires (at the slot's start; it
+// answers once the slot's orders are fired at their deadlines) or an order's
+// own: 200 once the expirations are committed (or safely re-scheduled), 500
+// otherwise so that it is retried.
 func handleReminder(log *slog.Logger, s *scheduler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vars := mux.Vars(r)
-		if vars["type"] != actorType {
-			web.Error(w, r, log, errUnknownActorType)
-			return
+		var err error
+		switch vars["type"] {
+		case slotActor:
+			err = s.fireSlot(r.Context(), vars["id"])
+		case orderActor:
+			err = s.fire(r.Context(), vars["id"])
+		default:
+			err = errUnknownActorType
 		}
-		if err := s.fire(r.Context(), vars["id"]); err != nil {
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}

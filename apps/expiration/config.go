@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/service"
@@ -14,7 +15,8 @@ type config struct {
 	RetryDelay    time.Duration // REMINDER_RETRY_DELAY: when a firing cannot be saved, try again this much later
 	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
 	SweepInterval time.Duration // SWEEP_INTERVAL: how often overdue schedules are looked for (lost reminders)
-	SweepGrace    time.Duration // SWEEP_GRACE: how far past its deadline a schedule counts as overdue
+	SweepGrace    time.Duration // SWEEP_GRACE: how far past its end a slot counts as overdue
+	SlotWidth     time.Duration // EXPIRATION_SLOT: the span of deadlines one slot actor (one reminder) fires
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -27,6 +29,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RelayInterval: env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
 		SweepInterval: env.Duration("SWEEP_INTERVAL", "5s"),
 		SweepGrace:    env.Duration("SWEEP_GRACE", "5s"),
+		SlotWidth:     env.Duration("EXPIRATION_SLOT", "1s"),
+	}
+	if c.SlotWidth < time.Millisecond {
+		return c, fmt.Errorf("EXPIRATION_SLOT=%s: want at least 1ms", c.SlotWidth)
 	}
 	return c, env.Err()
 }

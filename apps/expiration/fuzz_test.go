@@ -27,8 +27,8 @@ import (
 // fuzzReminders accepts every registration, as a healthy scheduler does.
 type fuzzReminders struct{}
 
-func (fuzzReminders) register(context.Context, string, string, time.Time) error { return nil }
-func (fuzzReminders) unregister(context.Context, string, string) error          { return nil }
+func (fuzzReminders) register(context.Context, string, string, string, time.Time) error { return nil }
+func (fuzzReminders) unregister(context.Context, string, string, string) error          { return nil }
 
 var fuzzSchedules = []schedule{
 	{OrderID: "o1", ExpiresAt: time.Date(2026, 11, 25, 12, 15, 0, 0, time.UTC), Status: statusScheduled},
@@ -44,18 +44,11 @@ func newFuzzServer(t *testing.T) http.Handler {
 			t.Fatal(err)
 		}
 	}
-	s := &scheduler{
-		log:        log,
-		store:      newScheduleStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log)),
-		reminders:  fuzzReminders{},
-		retryDelay: 5 * time.Second,
-		lateness:   newLatenessStats(),
-		now:        time.Now,
-	}
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := newScheduler(log, state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log), fuzzReminders{}, cfg)
 	return newServer(log, cfg, s)
 }
 
@@ -139,25 +132,27 @@ func FuzzOrderCancelledEvent(f *testing.F) {
 // PUT /actors/{type}/{id}/method/remind/expire, with any actor type, order id
 // and body, as Dapr's scheduler does (the body, Dapr's reminder with its
 // dueTime and data, is not needed, and must not matter). A reminder of an
-// OrderExpiration actor is a 200 for any id that is one path segment; no
-// request is ever a 5xx.
+// OrderExpiration or an ExpirationSlot actor is a 200 for any id that is one
+// path segment; no request is ever a 5xx.
 func FuzzReminder(f *testing.F) {
 	for _, s := range []struct{ typ, id, body string }{
-		{actorType, "o1", `{"data":null,"dueTime":"0s","period":""}`},
-		{actorType, "o2", `{"data":"eyJvcmRlcklkIjoibzIifQ==","dueTime":"2026-11-25T12:15:00Z","period":"","ttl":""}`},
-		{actorType, "o9", `{"dueTime":0,"period":[]}`},
-		{actorType, "o9", `{"dueTime":"0s"`},
-		{actorType, "o\u00e9\U0001f39f", ``},
-		{actorType, "o1/../o2", `null`},
-		{actorType, "..", `{}`},
-		{actorType, "%2F", `{}`},
+		{slotActor, "1764072000000", `{"dueTime":"0s"}`},
+		{slotActor, "not-a-slot", ``},
+		{orderActor, "o1", `{"data":null,"dueTime":"0s","period":""}`},
+		{orderActor, "o2", `{"data":"eyJvcmRlcklkIjoibzIifQ==","dueTime":"2026-11-25T12:15:00Z","period":"","ttl":""}`},
+		{orderActor, "o9", `{"dueTime":0,"period":[]}`},
+		{orderActor, "o9", `{"dueTime":"0s"`},
+		{orderActor, "o\u00e9\U0001f39f", ``},
+		{orderActor, "o1/../o2", `null`},
+		{orderActor, "..", `{}`},
+		{orderActor, "%2F", `{}`},
 		{"Other", "o1", `{"dueTime":"0s"}`},
 		{"", "", ``},
 	} {
 		f.Add(s.typ, s.id, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, typ, id string, body []byte) {
-		path := "/actors/" + url.PathEscape(typ) + "/" + url.PathEscape(id) + "/method/remind/" + reminderName
+		path := "/actors/" + url.PathEscape(typ) + "/" + url.PathEscape(id) + "/method/remind/" + orderReminder
 		r := httptest.NewRequest(http.MethodPut, path, bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
@@ -166,7 +161,7 @@ func FuzzReminder(f *testing.F) {
 			t.Fatalf("PUT %s %q: status %d: %s", path, body, w.Code, w.Body)
 		}
 		oneSegment := func(s string) bool { return s != "" && s != "." && s != ".." && !strings.Contains(s, "/") }
-		if typ == actorType && oneSegment(id) && w.Code != http.StatusOK {
+		if (typ == orderActor || typ == slotActor) && oneSegment(id) && w.Code != http.StatusOK {
 			t.Fatalf("PUT %s %q: status %d, want 200: %s", path, body, w.Code, w.Body)
 		}
 	})

@@ -35,14 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	outbox := sidecar.NewOutbox(state, sidecar.NewPublisher(client, cfg.PubSub), log)
 	go outbox.Run(ctx, cfg.RelayInterval, 5*time.Second)
 
-	sched := &scheduler{
-		log:        log,
-		store:      newScheduleStore(state, outbox),
-		reminders:  newReminders(client),
-		retryDelay: cfg.RetryDelay,
-		lateness:   newLatenessStats(),
-		now:        time.Now,
-	}
+	sched := newScheduler(log, state, outbox, newReminders(client), cfg)
 	go sched.sweepEvery(ctx, cfg.SweepInterval, cfg.SweepGrace)
 	return service.Serve(ctx, log, cfg.Addr, newServer(log, cfg, sched))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,49 +14,225 @@ import (
 )
 
 // scheduler is expiration's behaviour: schedule on order:created, forget on
-// order:cancelled, publish when a reminder fires.
+// order:cancelled, publish expiration:complete at each order's deadline.
 type scheduler struct {
 	log        *slog.Logger
-	store      *scheduleStore
+	state      sidecar.State
+	outbox     *sidecar.Outbox
 	reminders  reminders
 	retryDelay time.Duration
+	slotWidth  time.Duration
 	lateness   *latenessStats
 	now        func() time.Time
+	// wait returns at t, or with ctx's error.
+	wait func(ctx context.Context, t time.Time) error
+
+	mu sync.Mutex
+	// reminded are the slots whose reminder this process registered, by id:
+	// the next order of a slot costs no call to the scheduler.
+	reminded map[string]time.Time
 }
 
-// attempts bounds the re-read-and-retry loops on a lost ETag race.
-const attempts = 5
+func newScheduler(log *slog.Logger, state sidecar.State, outbox *sidecar.Outbox, rem reminders, cfg config) *scheduler {
+	return &scheduler{
+		log: log, state: state, outbox: outbox, reminders: rem,
+		retryDelay: cfg.RetryDelay, slotWidth: cfg.SlotWidth,
+		lateness: newLatenessStats(), now: time.Now, wait: waitUntil,
+		reminded: map[string]time.Time{},
+	}
+}
 
-// scheduleChange is the Change that remembers an order's deadline, unless
-// expiration knows the order already: a duplicate (scheduled), an order
-// cancelled before its creation reached us (cancelled), or a late redelivery
-// after firing (fired). remind is set when the order's reminder must be
-// registered: a new schedule, or a redelivery of one still waiting (whose
-// reminder may not have been registered before a crash; registering again
-// replaces the same reminder).
-func scheduleChange(orderID string, expiresAt time.Time, remind *bool) sidecar.Change {
+func waitUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// deadline is an order's, as order:created tells it.
+type deadline struct {
+	orderID string
+	at      time.Time
+}
+
+// onOrdersCreated schedules each order's deadline. The orders of a batch whose
+// deadlines share a slot are written together with the slot's record, in one
+// transaction for the whole batch; then each slot's reminder is registered
+// (once per slot and process). An order whose slot has already begun (a late
+// delivery, a window shorter than a slot) gets a reminder of its own at its
+// deadline instead. A crash between the commit and the reminder leaves the
+// delivery unacknowledged: its redelivery registers it, and the sweep fires
+// the slot should that fail too.
+// SUCCESS once scheduled (or nothing to do: a duplicate, a cancelled or fired
+// order); RETRY if the sidecar or store failed; DROP a payload that does not
+// decode.
+func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []error {
+	errs := make([]error, len(es))
+	bySlot := map[string][]int{}
+	var slotIDs []string
+	dls := make([]deadline, len(es))
+	for i, e := range es {
+		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+		if err == nil && (ev.ID == "" || ev.ExpiresAt.IsZero()) {
+			err = sidecar.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		dls[i] = deadline{orderID: ev.ID, at: ev.ExpiresAt}
+		id, _ := slotOf(ev.ExpiresAt, s.slotWidth)
+		if bySlot[id] == nil {
+			slotIDs = append(slotIDs, id)
+		}
+		bySlot[id] = append(bySlot[id], i)
+	}
+	slices.Sort(slotIDs)
+	cs := make([]sidecar.Change, len(slotIDs))
+	waiting := make([][]deadline, len(slotIDs))
+	for j, id := range slotIDs {
+		var group []deadline
+		for _, i := range bySlot[id] {
+			group = append(group, dls[i])
+		}
+		cs[j] = s.scheduleSlot(id, group, &waiting[j])
+	}
+	for j, err := range s.outbox.ApplyAll(ctx, cs) {
+		if err == nil {
+			err = s.remind(ctx, slotIDs[j], waiting[j])
+		}
+		for _, i := range bySlot[slotIDs[j]] {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// scheduleSlot is the Change that records the deadlines of a slot's orders
+// and adds them to the slot, unless expiration knows an order already: a
+// duplicate, an order cancelled before its creation reached us, or a late
+// redelivery after firing. waiting is set to the orders still waiting for
+// their deadline, new or not, which remind gives a reminder.
+func (s *scheduler) scheduleSlot(id string, group []deadline, waiting *[]deadline) sidecar.Change {
+	keys := []string{slotKey(id)}
+	for _, d := range group {
+		keys = append(keys, scheduleKey(d.orderID))
+	}
 	return sidecar.Change{
-		Keys: []string{scheduleKey(orderID)},
+		Keys: keys,
 		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
-			it := r.Item(scheduleKey(orderID))
-			if it.Found() {
-				var sc schedule
-				if err := it.Decode(&sc); err != nil {
+			*waiting = (*waiting)[:0]
+			slIt := r.Item(slotKey(id))
+			_, start := slotOf(group[0].at, s.slotWidth)
+			sl := slot{Kind: slotKind, ID: id, Start: start}
+			if slIt.Found() {
+				if err := slIt.Decode(&sl); err != nil {
 					return sidecar.Effect{}, err
 				}
-				*remind = sc.Status == statusScheduled
-				return sidecar.Effect{}, nil
 			}
-			*remind = true
-			return sidecar.Effect{Ops: []sidecar.Op{writeOp(schedule{OrderID: orderID, ExpiresAt: expiresAt, Status: statusScheduled}, "")}}, nil
+			var ops []sidecar.Op
+			grew := false
+			for _, d := range group {
+				if it := r.Item(scheduleKey(d.orderID)); it.Found() {
+					var sc schedule
+					if err := it.Decode(&sc); err != nil {
+						return sidecar.Effect{}, err
+					}
+					if sc.Status != statusScheduled {
+						continue // cancelled first, or fired: nothing to schedule
+					}
+				} else {
+					ops = append(ops, writeOp(schedule{OrderID: d.orderID, ExpiresAt: d.at, Status: statusScheduled, Slot: id}, ""))
+				}
+				*waiting = append(*waiting, d)
+				var added bool
+				if sl, added = sl.with(d.orderID); added {
+					grew = true
+				}
+			}
+			if grew {
+				ops = append(ops, sidecar.Put(slIt, sl))
+			}
+			return sidecar.Effect{Ops: ops}, nil
 		},
 	}
 }
 
-// cancelChange is the Change that forgets an order's deadline: a tombstone stops a
-// late order:created from scheduling it again. unremind is set when a
-// reminder may be waiting and must be removed.
-func cancelChange(orderID string, unremind *bool) sidecar.Change {
+// remind makes sure something fires each waiting order: the slot's reminder,
+// due at its start, if that is still ahead; else a reminder per order, due at
+// its deadline (a slot whose reminder fired already does not see the orders
+// that joined it afterwards).
+func (s *scheduler) remind(ctx context.Context, id string, waiting []deadline) error {
+	if len(waiting) == 0 {
+		return nil
+	}
+	_, start := slotOf(waiting[0].at, s.slotWidth)
+	if start.Sub(s.now()) > s.slotLead() {
+		return s.remindSlot(ctx, id, start)
+	}
+	var errs []error
+	for _, d := range waiting {
+		errs = append(errs, s.reminders.register(ctx, orderActor, d.orderID, orderReminder, d.at))
+	}
+	return errors.Join(errs...)
+}
+
+// slotLead is how far ahead a slot's start must be for the slot's reminder to
+// be trusted to see an order joining it now.
+func (s *scheduler) slotLead() time.Duration { return min(250*time.Millisecond, s.slotWidth/4) }
+
+// remindSlot registers the slot's reminder once per process; registering it
+// again (another process, a restart) replaces it with the same one.
+func (s *scheduler) remindSlot(ctx context.Context, id string, start time.Time) error {
+	s.mu.Lock()
+	_, done := s.reminded[id]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.reminders.register(ctx, slotActor, id, slotReminder, start); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reminded[id] = start
+	for other, at := range s.reminded { // forget the slots that are over
+		if at.Before(s.now().Add(-time.Minute)) {
+			delete(s.reminded, other)
+		}
+	}
+	return nil
+}
+
+// onOrdersCancelled forgets each order's deadline: a tombstone stops a late
+// order:created from scheduling it again, and its slot skips it. A reminder of
+// its own, if it had one, fires and finds nothing to do.
+// SUCCESS once forgotten; RETRY if the sidecar or store failed; DROP a payload
+// that does not decode.
+func (s *scheduler) onOrdersCancelled(ctx context.Context, es []sidecar.Event) []error {
+	return sidecar.Changes(s.outbox, func(e sidecar.Event) (sidecar.Change, error) {
+		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+		if err != nil {
+			return sidecar.Change{}, err
+		}
+		if ev.ID == "" {
+			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
+		}
+		return cancelChange(ev.ID), nil
+	})(ctx, es)
+}
+
+// cancelChange is the Change that marks an order's deadline cancelled, unless
+// it is final already.
+func cancelChange(orderID string) sidecar.Change {
 	return sidecar.Change{
 		Keys: []string{scheduleKey(orderID)},
 		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
@@ -69,147 +246,144 @@ func cancelChange(orderID string, unremind *bool) sidecar.Change {
 					return sidecar.Effect{}, nil
 				}
 			}
-			*unremind = it.Found()
 			sc.Status = statusCancelled
 			return sidecar.Effect{Ops: []sidecar.Op{writeOp(sc, it.ETag)}}, nil
 		},
 	}
 }
 
-// onOrdersCreated schedules each order's deadline: the records of a batch in
-// one transaction, then each new one's reminder at its expiresAt (the order
-// says when, not "now + a constant"). A crash between the two leaves a record
-// without a reminder: the delivery is then redelivered (registering it), and
-// the sweep fires it should that fail too.
-// SUCCESS once scheduled (or nothing to do); RETRY if the sidecar or store
-// failed; DROP a payload that does not decode.
-func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []error {
-	type due struct {
-		orderID string
-		at      time.Time
-		remind  bool
+// fireChange is the Change that marks an order fired and publishes
+// expiration:complete, in one commit: the event cannot be lost, nor published
+// without the mark. A final order is left alone (cancelled first, or a
+// repeated firing). late is set to how late the firing is.
+func (s *scheduler) fireChange(orderID string, late *time.Duration) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{scheduleKey(orderID)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			*late = -1
+			it := r.Item(scheduleKey(orderID))
+			now := s.now()
+			sc := schedule{OrderID: orderID, ExpiresAt: now}
+			if it.Found() {
+				if err := it.Decode(&sc); err != nil {
+					return sidecar.Effect{}, err
+				}
+				if sc.final() {
+					return sidecar.Effect{}, nil
+				}
+			} // else the reminder fired before order:created was applied: fire all the same
+			*late = now.Sub(sc.ExpiresAt)
+			sc.Status, sc.FiredAt = statusFired, now
+			return sidecar.Effect{
+				Ops:    []sidecar.Op{writeOp(sc, it.ETag)},
+				Events: []events.Message{events.ExpirationCompleteEvent{OrderID: orderID}.Message()},
+			}, nil
+		},
 	}
-	dues := make([]*due, len(es))
-	return s.then(ctx, es, func(e sidecar.Event, i int) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
-		if err != nil {
-			return sidecar.Change{}, err
-		}
-		if ev.ID == "" || ev.ExpiresAt.IsZero() {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
-		}
-		d := &due{orderID: ev.ID, at: ev.ExpiresAt}
-		dues[i] = d
-		return scheduleChange(ev.ID, ev.ExpiresAt, &d.remind), nil
-	}, func(ctx context.Context, i int) error {
-		if d := dues[i]; d != nil && d.remind {
-			return s.reminders.register(ctx, d.orderID, reminderName, d.at)
-		}
-		return nil
-	})
 }
 
-// onOrdersCancelled forgets each order's deadline and removes its reminder.
-// SUCCESS once forgotten; RETRY if the sidecar or store failed; DROP a payload
-// that does not decode.
-func (s *scheduler) onOrdersCancelled(ctx context.Context, es []sidecar.Event) []error {
-	ids := make([]string, len(es))
-	unremind := make([]bool, len(es))
-	return s.then(ctx, es, func(e sidecar.Event, i int) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
-		if err != nil {
-			return sidecar.Change{}, err
+// fireAll fires the given orders together and records their lateness; an
+// order whose firing could not be saved is retried later by a reminder of its
+// own. It fails only if that could not be registered either.
+func (s *scheduler) fireAll(ctx context.Context, orderIDs []string) error {
+	lates := make([]time.Duration, len(orderIDs))
+	cs := make([]sidecar.Change, len(orderIDs))
+	for i, id := range orderIDs {
+		cs[i] = s.fireChange(id, &lates[i])
+	}
+	var failed []error
+	for i, err := range s.outbox.ApplyAll(ctx, cs) {
+		switch {
+		case err != nil:
+			if rerr := s.retryLater(ctx, orderIDs[i], err); rerr != nil {
+				failed = append(failed, rerr)
+			}
+		case lates[i] >= 0:
+			s.lateness.observe(lates[i])
+			s.log.Info("order expired", "order", orderIDs[i], "late", lates[i].Round(time.Millisecond))
 		}
-		if ev.ID == "" {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
-		}
-		ids[i] = ev.ID
-		return cancelChange(ev.ID, &unremind[i]), nil
-	}, func(ctx context.Context, i int) error {
-		if unremind[i] {
-			return s.reminders.unregister(ctx, ids[i], reminderName)
-		}
-		return nil
-	})
+	}
+	return errors.Join(failed...)
 }
 
-// then applies the changes build makes of es together, then runs after (in
-// parallel) for each event whose change succeeded; an event's outcome is the
-// first error of the two.
-func (s *scheduler) then(ctx context.Context, es []sidecar.Event, build func(sidecar.Event, int) (sidecar.Change, error), after func(context.Context, int) error) []error {
-	errs := make([]error, len(es))
-	cs := make([]sidecar.Change, 0, len(es))
-	idx := make([]int, 0, len(es))
-	for i, e := range es {
-		c, err := build(e, i)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		cs = append(cs, c)
-		idx = append(idx, i)
-	}
-	for j, err := range s.store.outbox.ApplyAll(ctx, cs) {
-		errs[idx[j]] = err
-	}
-	var wg sync.WaitGroup
-	for i := range es {
-		if errs[i] == nil {
-			wg.Go(func() { errs[i] = after(ctx, i) })
-		}
-	}
-	wg.Wait()
-	return errs
-}
-
-// fire handles a reminder. It must not lose the expiration: if the firing
-// cannot be committed (the store is down), it registers a follow-up reminder
-// before answering, and only if that fails too does it answer an error (the
-// scheduler then retries a few times).
+// fire handles an order's own reminder. It must not lose the expiration: see
+// fireAll.
 func (s *scheduler) fire(ctx context.Context, orderID string) error {
-	err := s.tryFire(ctx, orderID)
-	if err == nil {
-		return nil
-	}
+	return s.fireAll(ctx, []string{orderID})
+}
+
+// retryLater registers a follow-up reminder for an order whose firing failed
+// with cause; the error is that of the registration.
+func (s *scheduler) retryLater(ctx context.Context, orderID string, cause error) error {
 	retryAt := s.now().Add(s.retryDelay)
 	// A fresh name each time: the scheduler deletes the reminder that is firing
-	// now once this call returns, and must not take the follow-up with it.
+	// now once its call returns, and must not take the follow-up with it.
 	name := fmt.Sprintf("%s-%d", retryReminderName, retryAt.UnixNano())
-	if rerr := s.reminders.register(ctx, orderID, name, retryAt); rerr != nil {
-		return fmt.Errorf("fire order %s: %w (and re-registering failed: %v)", orderID, err, rerr)
+	if err := s.reminders.register(ctx, orderActor, orderID, name, retryAt); err != nil {
+		return fmt.Errorf("fire order %s: %w (and re-registering failed: %v)", orderID, cause, err)
 	}
-	s.log.Warn("expiration could not be committed; retrying later", "order", orderID, "retry_at", retryAt, "err", err)
+	s.log.Warn("expiration could not be committed; retrying later", "order", orderID, "retry_at", retryAt, "err", cause)
 	return nil
 }
 
-func (s *scheduler) tryFire(ctx context.Context, orderID string) error {
-	for range attempts {
-		sc, etag, found, err := s.store.get(ctx, orderID)
-		if err != nil {
+// fireSlot handles a slot's reminder, due at the slot's start: it fires each
+// of the slot's waiting orders at its own deadline (those due together, in
+// one commit), then deletes the slot, whose orders are all final. It answers
+// once all are fired, so that if the app dies meanwhile the scheduler
+// delivers the reminder again; an error (nothing could be saved) asks for
+// that too.
+func (s *scheduler) fireSlot(ctx context.Context, id string) error {
+	slIt, err := s.state.Get(ctx, slotKey(id))
+	if err != nil || !slIt.Found() {
+		return err // no slot: fired and deleted already
+	}
+	var sl slot
+	if err := slIt.Decode(&sl); err != nil {
+		return err
+	}
+	keys := make([]string, len(sl.Orders))
+	for i, o := range sl.Orders {
+		keys[i] = scheduleKey(o)
+	}
+	items, err := s.state.GetBulk(ctx, keys)
+	if err != nil {
+		return err
+	}
+	var waiting []schedule
+	for _, it := range items {
+		var sc schedule
+		if it.Found() && it.Decode(&sc) == nil && sc.Status == statusScheduled {
+			waiting = append(waiting, sc)
+		}
+	}
+	slices.SortFunc(waiting, func(a, b schedule) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	var failed []error
+	for len(waiting) > 0 {
+		if err := s.wait(ctx, waiting[0].ExpiresAt); err != nil {
 			return err
-		}
-		if found && sc.final() {
-			return nil // cancelled first, or a repeated firing
-		}
-		if !found {
-			// The reminder fired before schedule saved its record (a deadline
-			// already past): fire all the same.
-			sc = schedule{OrderID: orderID, ExpiresAt: s.now()}
 		}
 		now := s.now()
-		sc.Status, sc.FiredAt = statusFired, now
-		err = s.store.fire(ctx, sc, etag)
-		if errors.Is(err, sidecar.ErrConflict) {
-			continue
+		n := 1
+		for n < len(waiting) && !waiting[n].ExpiresAt.After(now) {
+			n++
 		}
-		if err != nil {
-			return err
+		ids := make([]string, n)
+		for i := range n {
+			ids[i] = waiting[i].OrderID
 		}
-		late := now.Sub(sc.ExpiresAt)
-		s.lateness.observe(late)
-		s.log.Info("order expired", "order", orderID, "late", late.Round(time.Millisecond))
-		return nil
+		if err := s.fireAll(ctx, ids); err != nil {
+			failed = append(failed, err)
+		}
+		waiting = waiting[n:]
 	}
-	return fmt.Errorf("fire order %s: %w", orderID, sidecar.ErrConflict)
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
+	// Every order is final, or will be fired by a reminder of its own. An
+	// order that joined meanwhile moved the slot's ETag: the slot stays, and
+	// the sweep comes back for it.
+	if err := s.state.Transact(ctx, sidecar.Op{Key: slIt.Key, ETag: slIt.ETag, Delete: true}); err != nil && !errors.Is(err, sidecar.ErrConflict) {
+		return err
+	}
+	return nil
 }
-

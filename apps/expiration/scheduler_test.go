@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,26 +21,26 @@ import (
 // fakeReminders records registered reminders like the Dapr scheduler keeps them.
 type fakeReminders struct {
 	mu     sync.Mutex
-	due    map[string]time.Time // orderID/name -> due
+	due    map[string]time.Time // actor/id/name -> due
 	calls  int
 	failed bool
 }
 
-func (f *fakeReminders) register(_ context.Context, orderID, name string, due time.Time) error {
+func (f *fakeReminders) register(_ context.Context, actor, id, name string, due time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.failed {
 		return errors.New("scheduler down")
 	}
-	f.due[orderID+"/"+name] = due
+	f.due[actor+"/"+id+"/"+name] = due
 	return nil
 }
 
-func (f *fakeReminders) unregister(_ context.Context, orderID, name string) error {
+func (f *fakeReminders) unregister(_ context.Context, actor, id, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.due, orderID+"/"+name)
+	delete(f.due, actor+"/"+id+"/"+name)
 	return nil
 }
 
@@ -50,6 +51,7 @@ func (f *fakeReminders) pending() []string {
 	for k := range f.due {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -61,6 +63,7 @@ type fixture struct {
 	now   time.Time
 }
 
+// newFixture's clock starts on a slot boundary; waiting moves it on.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
@@ -70,13 +73,14 @@ func newFixture(t *testing.T) *fixture {
 		now:   time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.s = &scheduler{
-		log:        log,
-		store:      newScheduleStore(f.state, sidecar.NewOutbox(f.state, f.pub, log)),
-		reminders:  f.rem,
-		retryDelay: 5 * time.Second,
-		lateness:   newLatenessStats(),
-		now:        func() time.Time { return f.now },
+	cfg := config{RetryDelay: 5 * time.Second, SlotWidth: time.Second}
+	f.s = newScheduler(log, f.state, sidecar.NewOutbox(f.state, f.pub, log), f.rem, cfg)
+	f.s.now = func() time.Time { return f.now }
+	f.s.wait = func(_ context.Context, t time.Time) error {
+		if t.After(f.now) {
+			f.now = t
+		}
+		return nil
 	}
 	return f
 }
@@ -93,60 +97,143 @@ func cancelled(t *testing.T, id string) sidecar.Event {
 	return sidecar.Event{ID: "order:cancelled/" + id + "/1", Topic: string(events.OrderCancelled), Data: b}
 }
 
-func (f *fixture) expirations() int {
-	n := 0
+// onCreated and onCancelled deliver one event, as a single delivery would.
+func (f *fixture) onCreated(ctx context.Context, e sidecar.Event) error {
+	return f.s.onOrdersCreated(ctx, []sidecar.Event{e})[0]
+}
+
+func (f *fixture) onCancelled(ctx context.Context, e sidecar.Event) error {
+	return f.s.onOrdersCancelled(ctx, []sidecar.Event{e})[0]
+}
+
+func (f *fixture) expired() []string {
+	var out []string
 	for _, m := range f.pub.Messages() {
 		if m.Topic == events.ExpirationComplete {
-			n++
+			out = append(out, m.Data.(events.ExpirationCompleteEvent).OrderID)
 		}
 	}
-	return n
+	return out
 }
 
-func TestOrderCreatedRegistersOneReminderAtTheOrdersDeadline(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	deadline := f.now.Add(15 * time.Minute)
-	for range 3 { // delivered three times
-		if err := f.onCreated(ctx, created(t, "o1", deadline)); err != nil {
+func (f *fixture) schedule(t *testing.T, id string) schedule {
+	t.Helper()
+	it, _ := f.state.Get(context.Background(), scheduleKey(id))
+	var sc schedule
+	if it.Found() {
+		if err := it.Decode(&sc); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := f.rem.pending(); len(got) != 1 || got[0] != "o1/expire" {
-		t.Fatalf("reminders %v, want one o1/expire", got)
+	return sc
+}
+
+func slotID(at time.Time) string { id, _ := slotOf(at, time.Second); return id }
+
+func TestOrdersOfOneSlotShareItsRecordAndOneReminder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	start := f.now.Add(15 * time.Minute)
+	batch := []sidecar.Event{
+		created(t, "o1", start.Add(100*time.Millisecond)),
+		created(t, "o2", start.Add(900*time.Millisecond)),
+		created(t, "o3", start.Add(1500*time.Millisecond)), // the next slot
 	}
-	if got := f.rem.due["o1/expire"]; !got.Equal(deadline) {
-		t.Errorf("due %v, want the order's expiresAt %v", got, deadline)
+	for range 3 { // delivered three times
+		for i, err := range f.s.onOrdersCreated(ctx, batch) {
+			if err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+		}
+	}
+	want := []string{
+		slotActor + "/" + slotID(start) + "/" + slotReminder,
+		slotActor + "/" + slotID(start.Add(time.Second)) + "/" + slotReminder,
+	}
+	if got := f.rem.pending(); !slices.Equal(got, want) {
+		t.Fatalf("reminders %v, want one per slot %v", got, want)
+	}
+	if got := f.rem.due[want[0]]; !got.Equal(start) {
+		t.Errorf("slot reminder due %v, want the slot's start %v", got, start)
+	}
+	if f.rem.calls != 2 {
+		t.Errorf("%d registrations, want 2 (a redelivery costs the scheduler nothing)", f.rem.calls)
+	}
+	it, _ := f.state.Get(ctx, slotKey(slotID(start)))
+	var sl slot
+	if err := it.Decode(&sl); err != nil || !slices.Equal(sl.Orders, []string{"o1", "o2"}) {
+		t.Errorf("slot %+v (%v), want orders o1 and o2", sl, err)
+	}
+	if sc := f.schedule(t, "o2"); sc.Status != statusScheduled || !sc.ExpiresAt.Equal(start.Add(900*time.Millisecond)) {
+		t.Errorf("o2 %+v, want scheduled at its deadline", sc)
 	}
 }
 
-func TestReminderPublishesExpirationCompleteOnce(t *testing.T) {
+func TestASlotFiresEachOrderAtItsOwnDeadline(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if err := f.onCreated(ctx, created(t, "o1", f.now)); err != nil {
+	start := f.now.Add(time.Minute)
+	deadlines := map[string]time.Duration{"o1": 100 * time.Millisecond, "o2": 400 * time.Millisecond, "o3": 900 * time.Millisecond}
+	var batch []sidecar.Event
+	for id, d := range deadlines {
+		batch = append(batch, created(t, id, start.Add(d)))
+	}
+	for _, err := range f.s.onOrdersCreated(ctx, batch) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.now = start // the slot's reminder fires at its start
+	if err := f.s.fireSlot(ctx, slotID(start)); err != nil {
 		t.Fatal(err)
 	}
-	f.now = f.now.Add(30 * time.Millisecond)
-	for range 2 { // a repeated firing
-		if err := f.s.fire(ctx, "o1"); err != nil {
-			t.Fatal(err)
+	if got := f.expired(); !slices.Equal(got, []string{"o1", "o2", "o3"}) {
+		t.Fatalf("expired %v, want o1, o2, o3 in deadline order", got)
+	}
+	for id, d := range deadlines {
+		if sc := f.schedule(t, id); sc.Status != statusFired || !sc.FiredAt.Equal(start.Add(d)) {
+			t.Errorf("%s %+v, want fired at its deadline %v", id, sc, start.Add(d))
 		}
 	}
-	if got := f.expirations(); got != 1 {
-		t.Fatalf("%d expiration events, want 1", got)
+	if s := f.s.lateness.summary(); s.Count != 3 || s.Max != 0 {
+		t.Errorf("lateness %+v, want three samples of 0 ms", s)
+	}
+	if it, _ := f.state.Get(ctx, slotKey(slotID(start))); it.Found() {
+		t.Error("the slot is still there once all its orders fired")
+	}
+	// The reminder delivered again (the app died before answering) changes nothing.
+	if err := f.s.fireSlot(ctx, slotID(start)); err != nil || len(f.expired()) != 3 {
+		t.Errorf("second firing: %v, expired %v", err, f.expired())
 	}
 	if got := f.pub.Messages()[0].ID; got != "expiration:complete/o1" {
 		t.Errorf("event id %q, want the deterministic expiration:complete/o1", got)
 	}
-	if s := f.s.lateness.summary(); s.Count != 1 || s.Max != 30 {
-		t.Errorf("lateness %+v, want one sample of 30 ms", s)
-	}
-	// A late redelivery of order:created after the firing schedules nothing.
-	if err := f.onCreated(ctx, created(t, "o1", f.now.Add(time.Hour))); err != nil {
+}
+
+func TestAnOrderWhoseSlotHasBegunGetsAReminderOfItsOwn(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	deadline := f.now.Add(50 * time.Millisecond) // its slot began at f.now
+	if err := f.onCreated(ctx, created(t, "late", deadline)); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.rem.calls; got != 1 {
-		t.Errorf("%d reminder registrations, want 1", got)
+	want := orderActor + "/late/" + orderReminder
+	if got := f.rem.pending(); !slices.Equal(got, []string{want}) || !f.rem.due[want].Equal(deadline) {
+		t.Fatalf("reminders %v (due %v), want %s at %v", got, f.rem.due[want], want, deadline)
+	}
+	f.now = deadline.Add(3 * time.Millisecond)
+	for range 2 { // a repeated firing
+		if err := f.s.fire(ctx, "late"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.expired(); !slices.Equal(got, []string{"late"}) {
+		t.Errorf("expired %v, want late once", got)
+	}
+	// A late redelivery of order:created after the firing schedules nothing.
+	before := f.rem.calls
+	if err := f.onCreated(ctx, created(t, "late", deadline)); err != nil || f.rem.calls != before {
+		t.Errorf("redelivery: %v, %d new registrations, want none", err, f.rem.calls-before)
 	}
 }
 
@@ -163,25 +250,28 @@ func TestCancelledOrderNeverExpires(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
+			deadline := f.now.Add(time.Minute)
 			for _, step := range tc.order {
 				var err error
 				switch step {
 				case "created":
-					err = f.onCreated(ctx, created(t, "o1", f.now.Add(time.Minute)))
+					err = f.onCreated(ctx, created(t, "o1", deadline))
 				case "cancelled":
 					err = f.onCancelled(ctx, cancelled(t, "o1"))
 				case "fire":
-					err = f.s.fire(ctx, "o1")
+					if err = f.s.fireSlot(ctx, slotID(deadline)); err == nil {
+						err = f.s.fire(ctx, "o1")
+					}
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", step, err)
 				}
 			}
-			if got := f.expirations(); got != 0 {
-				t.Errorf("%d expiration events, want 0", got)
+			if got := f.expired(); len(got) != 0 {
+				t.Errorf("expired %v, want none", got)
 			}
-			if got := f.rem.pending(); len(got) != 0 {
-				t.Errorf("reminders %v left, want none", got)
+			if sc := f.schedule(t, "o1"); sc.Status != statusCancelled {
+				t.Errorf("schedule %+v, want cancelled", sc)
 			}
 		})
 	}
@@ -190,16 +280,18 @@ func TestCancelledOrderNeverExpires(t *testing.T) {
 func TestFiringThatCannotBeSavedIsRescheduledNotLost(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if err := f.onCreated(ctx, created(t, "o1", f.now)); err != nil {
+	start := f.now.Add(time.Minute)
+	if err := f.onCreated(ctx, created(t, "o1", start.Add(10*time.Millisecond))); err != nil {
 		t.Fatal(err)
 	}
+	f.now = start
 	f.state.FailNext = errors.New("database down")
-	if err := f.s.fire(ctx, "o1"); err != nil {
-		t.Fatalf("fire answered %v, want success after re-registering", err)
+	if err := f.s.fireSlot(ctx, slotID(start)); err != nil {
+		t.Fatalf("fireSlot answered %v, want success after re-registering", err)
 	}
 	var retry string
 	for _, k := range f.rem.pending() {
-		if strings.HasPrefix(k, "o1/"+retryReminderName) {
+		if strings.HasPrefix(k, orderActor+"/o1/"+retryReminderName) {
 			retry = k
 		}
 	}
@@ -213,8 +305,8 @@ func TestFiringThatCannotBeSavedIsRescheduledNotLost(t *testing.T) {
 	if err := f.s.fire(ctx, "o1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.expirations(); got != 1 {
-		t.Errorf("%d expiration events, want 1", got)
+	if got := f.expired(); !slices.Equal(got, []string{"o1"}) {
+		t.Errorf("expired %v, want o1 once", got)
 	}
 }
 
@@ -224,6 +316,22 @@ func TestFiringFailsLoudlyWhenNothingCanBeSaved(t *testing.T) {
 	f.rem.failed = true
 	if err := f.s.fire(context.Background(), "o1"); err == nil {
 		t.Fatal("fire answered success with the store and the scheduler down; the scheduler would not retry")
+	}
+}
+
+func TestASchedulerDownIsARetry(t *testing.T) {
+	f := newFixture(t)
+	f.rem.failed = true
+	err := f.onCreated(context.Background(), created(t, "o1", f.now.Add(time.Minute)))
+	if err == nil || sidecar.IsDrop(err) {
+		t.Fatalf("order:created with the scheduler down: %v, want a RETRY", err)
+	}
+	f.rem.failed = false
+	if err := f.onCreated(context.Background(), created(t, "o1", f.now.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rem.pending(); len(got) != 1 {
+		t.Errorf("reminders %v after the redelivery, want the slot's", got)
 	}
 }
 
@@ -248,7 +356,8 @@ func TestActorProtocolRoutes(t *testing.T) {
 		want               int
 	}{
 		{"actor config", "GET", "/dapr/config", 200},
-		{"reminder of a known type", "PUT", "/actors/OrderExpiration/o9/method/remind/expire", 200},
+		{"an order's reminder", "PUT", "/actors/OrderExpiration/o9/method/remind/expire", 200},
+		{"a slot's reminder", "PUT", "/actors/ExpirationSlot/1764072000000/method/remind/due", 200},
 		{"reminder of an unknown type", "PUT", "/actors/Other/o9/method/remind/expire", 404},
 		{"deactivation", "DELETE", "/actors/OrderExpiration/o9", 200},
 	}
@@ -265,19 +374,10 @@ func TestActorProtocolRoutes(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/dapr/config", nil))
 	_ = json.Unmarshal(rec.Body.Bytes(), &cfg)
-	if len(cfg.Entities) != 1 || cfg.Entities[0] != actorType {
-		t.Errorf("entities %v, want [%s]", cfg.Entities, actorType)
+	if !slices.Equal(cfg.Entities, []string{slotActor, orderActor}) {
+		t.Errorf("entities %v, want [%s %s]", cfg.Entities, slotActor, orderActor)
 	}
-	if got := f.expirations(); got != 1 {
-		t.Errorf("%d expiration events after one reminder, want 1", got)
+	if got := f.expired(); !slices.Equal(got, []string{"o9"}) {
+		t.Errorf("expired %v after one order reminder, want [o9]", got)
 	}
-}
-
-// onCreated and onCancelled deliver one event, as a single delivery would.
-func (f *fixture) onCreated(ctx context.Context, e sidecar.Event) error {
-	return f.s.onOrdersCreated(ctx, []sidecar.Event{e})[0]
-}
-
-func (f *fixture) onCancelled(ctx context.Context, e sidecar.Event) error {
-	return f.s.onOrdersCancelled(ctx, []sidecar.Event{e})[0]
 }

@@ -9,12 +9,12 @@ import (
 // The sweep is the durable path under the reminders. Dapr 1.16 drops a
 // reminder after four failed deliveries (the app restarting, its sidecar
 // down), and a reminder registered while the scheduler is failing over can be
-// lost with it: either would leave the order's ticket locked for ever. The
-// schedule record knows the deadline, so every interval the sweep fires each
-// order still scheduled more than grace past its deadline. Reminders stay the
-// fast path (milliseconds late); the sweep bounds the lateness of a lost one
-// to about grace + interval. Firing twice is harmless: tryFire sees the first
-// one's mark.
+// lost with it: either would leave tickets locked for ever. A slot's record
+// stays until every order of the slot is fired, so every interval the sweep
+// fires each slot that should have ended more than grace ago. Reminders stay
+// the fast path (milliseconds late); the sweep bounds the lateness of a lost
+// one to about grace + interval. Firing twice is harmless: each order's
+// firing sees the first one's mark.
 func (s *scheduler) sweepEvery(ctx context.Context, interval, grace time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -28,33 +28,34 @@ func (s *scheduler) sweepEvery(ctx context.Context, interval, grace time.Duratio
 	}
 }
 
-// sweep fires the overdue schedules and returns how many it fired.
+// sweep fires the overdue slots and returns how many it fired.
 func (s *scheduler) sweep(ctx context.Context, grace time.Duration) int {
-	overdue, err := s.store.overdue(ctx, s.now().Add(-grace))
+	overdue, err := s.overdueSlots(ctx, s.now().Add(-grace))
 	if err != nil {
-		s.log.Warn("sweep: could not list the schedules", "err", err)
+		s.log.Warn("sweep: could not list the slots", "err", err)
 		return 0
 	}
 	n := 0
-	for _, sc := range overdue {
-		if err := s.fire(ctx, sc.OrderID); err != nil {
-			s.log.Warn("sweep: could not fire", "order", sc.OrderID, "err", err)
+	for _, sl := range overdue {
+		if err := s.fireSlot(ctx, sl.ID); err != nil {
+			s.log.Warn("sweep: could not fire", "slot", sl.ID, "err", err)
 			continue
 		}
 		n++
-		s.log.Warn("sweep fired an overdue expiration (its reminder was lost)", "order", sc.OrderID, "deadline", sc.ExpiresAt)
+		s.log.Warn("sweep fired an overdue slot (its reminder was lost)", "slot", sl.ID, "start", sl.Start, "orders", len(sl.Orders))
 	}
 	return n
 }
 
-// overdue lists the schedules still waiting whose deadline is before cutoff,
-// page by page through the state query API.
-func (s *scheduleStore) overdue(ctx context.Context, cutoff time.Time) ([]schedule, error) {
-	var out []schedule
+// overdueSlots lists the slots still held whose end is before cutoff, page by
+// page through the state query API. A slot is deleted once fired, so the
+// query finds the few slots ahead, not every slot there ever was.
+func (s *scheduler) overdueSlots(ctx context.Context, cutoff time.Time) ([]slot, error) {
+	var out []slot
 	token := ""
 	for {
 		q, _ := json.Marshal(map[string]any{
-			"filter": map[string]any{"EQ": map[string]any{"status": statusScheduled}},
+			"filter": map[string]any{"EQ": map[string]any{"kind": slotKind}},
 			"page":   map[string]any{"limit": 500, "token": token},
 		})
 		items, next, err := s.state.Query(ctx, string(q))
@@ -62,12 +63,12 @@ func (s *scheduleStore) overdue(ctx context.Context, cutoff time.Time) ([]schedu
 			return nil, err
 		}
 		for _, it := range items {
-			var sc schedule
-			if it.Decode(&sc) != nil || sc.Status != statusScheduled || sc.OrderID == "" {
+			var sl slot
+			if it.Decode(&sl) != nil || sl.Kind != slotKind || sl.ID == "" {
 				continue
 			}
-			if sc.ExpiresAt.Before(cutoff) {
-				out = append(out, sc)
+			if sl.Start.Add(s.slotWidth).Before(cutoff) {
+				out = append(out, sl)
 			}
 		}
 		if next == "" || len(items) == 0 {
