@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -17,6 +19,11 @@ import (
 // published at least once, with its deterministic id, and never without its
 // state change.
 //
+// While Run runs, Commit returns as soon as the transaction is committed, and
+// background publishers send the events, those of several commits in one call:
+// a request does not wait for the broker to write its events to disk (JetStream
+// syncs every message), only for the state store to commit them.
+//
 // Why not Dapr's own outbox (outboxPublishPubsub on the state store)? It holds
 // every event for at least a second before publishing (a fixed scan delay in
 // the runtime), gives it a random id that the broker cannot de-duplicate, and
@@ -27,7 +34,18 @@ type Outbox struct {
 	pub     Publisher
 	log     *slog.Logger
 	deletes chan string
+	// pending feeds the background publishers; background is set while Run
+	// runs them (otherwise Commit publishes itself).
+	pending    chan []events.Message
+	background atomic.Bool
 }
+
+// publishers is how many publish calls the background keeps in flight;
+// publishBatch caps the events of one call.
+const (
+	publishers   = 4
+	publishBatch = 256
+)
 
 // outboxKeyPrefix prefixes an outbox record's key; the rest is the event id.
 const outboxKeyPrefix = "outbox|"
@@ -44,7 +62,7 @@ type outboxRecord struct {
 // NewOutbox returns an outbox over state and pub. Run must be running for
 // published records to be cleaned up.
 func NewOutbox(state State, pub Publisher, log *slog.Logger) *Outbox {
-	return &Outbox{state: state, pub: pub, log: log, deletes: make(chan string, 4096)}
+	return &Outbox{state: state, pub: pub, log: log, deletes: make(chan string, 4096), pending: make(chan []events.Message, 4096)}
 }
 
 // Commit applies ops and records msgs in one transaction, then publishes msgs.
@@ -65,10 +83,52 @@ func (o *Outbox) Commit(ctx context.Context, ops []Op, msgs ...events.Message) e
 	if len(msgs) == 0 {
 		return nil
 	}
+	if o.background.Load() {
+		select {
+		case o.pending <- msgs:
+		default: // the publishers are behind (the broker is down?): the relay will publish these
+		}
+		return nil
+	}
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	o.publish(pubCtx, msgs)
 	return nil
+}
+
+// publishPending publishes what commits hand over, several commits' events
+// per call, until ctx ends; then it publishes what is left (the relay would
+// otherwise, in a few seconds).
+func (o *Outbox) publishPending(ctx context.Context) {
+	send := func(msgs []events.Message) {
+		for len(msgs) < publishBatch {
+			select {
+			case more := <-o.pending:
+				msgs = append(msgs, more...)
+				continue
+			default:
+			}
+			break
+		}
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		o.publish(pubCtx, msgs)
+		cancel()
+	}
+	for {
+		select {
+		case msgs := <-o.pending:
+			send(msgs)
+		case <-ctx.Done():
+			for {
+				select {
+				case msgs := <-o.pending:
+					send(msgs)
+				default:
+					return
+				}
+			}
+		}
+	}
 }
 
 // publish publishes msgs in one call and queues their records' deletion.
@@ -93,10 +153,16 @@ const (
 	deleteBatch  = 256
 )
 
-// Run deletes the records of published events in batches, and every interval
-// relays records older than minAge that were never published (a crash or a
-// broker outage). It returns when ctx ends.
+// Run publishes what Commit hands over, deletes the records of published
+// events in batches, and every interval relays records older than minAge
+// that were never published (a crash or a broker outage). It returns when ctx
+// ends.
 func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
+	var wg sync.WaitGroup
+	for range publishers {
+		wg.Go(func() { o.publishPending(ctx) })
+	}
+	o.background.Store(true)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	batch := make([]Op, 0, deleteBatch)
@@ -126,9 +192,12 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			// Shutting down: delete what is queued. Records missed here are
-			// harmless; the relay republishes them and the broker drops the
-			// duplicate by its id.
+			// Shutting down: commits publish themselves from now on; the
+			// publishers send what they were handed, then what is queued for
+			// deletion is deleted. Records missed here are harmless; the relay
+			// republishes them and the broker drops the duplicate by its id.
+			o.background.Store(false)
+			wg.Wait()
 			for drain(); len(batch) > 0; drain() {
 				flush()
 			}

@@ -103,3 +103,53 @@ func TestPublishedRecordsAreCleanedUp(t *testing.T) {
 		t.Errorf("outbox records %v left after publishing, want none", got)
 	}
 }
+
+// slowBroker holds every publish until released.
+type slowBroker struct {
+	sidecartest.Publisher
+	release chan struct{}
+}
+
+func (b *slowBroker) Publish(ctx context.Context, msgs ...events.Message) error {
+	<-b.release
+	return b.Publisher.Publish(ctx, msgs...)
+}
+
+func TestWhileRunningCommitDoesNotWaitForTheBroker(t *testing.T) {
+	state := sidecartest.NewState()
+	broker := &slowBroker{release: make(chan struct{})}
+	ob := sidecar.NewOutbox(state, broker, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	// Run hands over once it is running: wait for it without sleeping blindly.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		committed := make(chan error, 1)
+		go func() {
+			committed <- ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1"))
+		}()
+		select {
+		case err := <-committed:
+			if err != nil {
+				t.Fatal(err)
+			}
+			close(broker.release) // the broker comes back
+			for len(broker.Messages()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the committed event was never published")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+			// Commit is waiting on the broker: Run had not started yet, and
+			// this commit publishes itself. Release it and try again.
+			broker.release <- struct{}{}
+			<-committed
+			if time.Now().After(deadline) {
+				t.Fatal("Commit kept waiting for the broker while Run was running")
+			}
+		}
+	}
+}
