@@ -155,6 +155,75 @@ func (js *jetstreamPubSub) Subscribe(ctx context.Context, req pubsub.SubscribeRe
 		return errors.New("component is closed")
 	}
 
+	natsHandler := func(m *nats.Msg) {
+		jsm, merr := m.Metadata()
+		if merr != nil {
+			// If we get an error, then we don't have a valid JetStream message.
+			js.l.Error(merr)
+			return
+		}
+
+		js.l.Debugf("Processing JetStream message %s/%d", m.Subject, jsm.Sequence)
+		// tixmesh: a handler slower than ackWait (its store paused, the
+		// scheduler failing over) would be redelivered while it still runs,
+		// and a stall would turn every message in flight into a storm of
+		// duplicates. Tell the server the work is in progress every half
+		// ackWait until the handler returns.
+		stopProgress := js.keepInProgress(m)
+		err := handler(ctx, &pubsub.NewMessage{
+			Topic: req.Topic,
+			Data:  m.Data,
+			Metadata: map[string]string{
+				"Topic": m.Subject,
+			},
+		})
+		stopProgress()
+		if err != nil {
+			js.l.Errorf("Error processing JetStream message %s/%d: %v", m.Subject, jsm.Sequence, err)
+
+			if js.meta.internalAckPolicy == nats.AckExplicitPolicy || js.meta.internalAckPolicy == nats.AckAllPolicy {
+				var nakErr error
+				if js.meta.AckWait != 0 {
+					nakErr = m.NakWithDelay(js.meta.AckWait)
+				} else {
+					nakErr = m.Nak()
+				}
+				if nakErr != nil {
+					js.l.Errorf("Error while sending NAK for JetStream message %s/%d: %v", m.Subject, jsm.Sequence, nakErr)
+				}
+			}
+
+			return
+		}
+
+		if js.meta.internalAckPolicy == nats.AckExplicitPolicy || js.meta.internalAckPolicy == nats.AckAllPolicy {
+			err = m.Ack()
+			if err != nil {
+				js.l.Errorf("Error while sending ACK for JetStream message %s/%d: %v", m.Subject, jsm.Sequence, err)
+			}
+		}
+	}
+
+	// Choose the correct handler based on the concurrency model.
+	var concHandler nats.MsgHandler
+	switch js.meta.Concurrency {
+	case pubsub.Single:
+		concHandler = natsHandler
+	case pubsub.Parallel:
+		concHandler = func(msg *nats.Msg) {
+			js.wg.Add(1)
+			go func() {
+				natsHandler(msg)
+				js.wg.Done()
+			}()
+		}
+	}
+
+	return js.subscribe(ctx, req, concHandler)
+}
+
+// consumerConfig is the durable consumer a subscription binds to.
+func (js *jetstreamPubSub) consumerConfig(req pubsub.SubscribeRequest) nats.ConsumerConfig {
 	var consumerConfig nats.ConsumerConfig
 
 	consumerConfig.DeliverSubject = nats.NewInbox()
@@ -208,70 +277,13 @@ func (js *jetstreamPubSub) Subscribe(ctx context.Context, req pubsub.SubscribeRe
 	consumerConfig.AckPolicy = js.meta.internalAckPolicy
 	consumerConfig.FilterSubject = req.Topic
 
-	natsHandler := func(m *nats.Msg) {
-		jsm, err := m.Metadata()
-		if err != nil {
-			// If we get an error, then we don't have a valid JetStream message.
-			js.l.Error(err)
-			return
-		}
+	return consumerConfig
+}
 
-		js.l.Debugf("Processing JetStream message %s/%d", m.Subject, jsm.Sequence)
-		// tixmesh: a handler slower than ackWait (its store paused, the
-		// scheduler failing over) would be redelivered while it still runs,
-		// and a stall would turn every message in flight into a storm of
-		// duplicates. Tell the server the work is in progress every half
-		// ackWait until the handler returns.
-		stopProgress := js.keepInProgress(m)
-		err = handler(ctx, &pubsub.NewMessage{
-			Topic: req.Topic,
-			Data:  m.Data,
-			Metadata: map[string]string{
-				"Topic": m.Subject,
-			},
-		})
-		stopProgress()
-		if err != nil {
-			js.l.Errorf("Error processing JetStream message %s/%d: %v", m.Subject, jsm.Sequence, err)
-
-			if js.meta.internalAckPolicy == nats.AckExplicitPolicy || js.meta.internalAckPolicy == nats.AckAllPolicy {
-				var nakErr error
-				if js.meta.AckWait != 0 {
-					nakErr = m.NakWithDelay(js.meta.AckWait)
-				} else {
-					nakErr = m.Nak()
-				}
-				if nakErr != nil {
-					js.l.Errorf("Error while sending NAK for JetStream message %s/%d: %v", m.Subject, jsm.Sequence, nakErr)
-				}
-			}
-
-			return
-		}
-
-		if js.meta.internalAckPolicy == nats.AckExplicitPolicy || js.meta.internalAckPolicy == nats.AckAllPolicy {
-			err = m.Ack()
-			if err != nil {
-				js.l.Errorf("Error while sending ACK for JetStream message %s/%d: %v", m.Subject, jsm.Sequence, err)
-			}
-		}
-	}
-
-	// Choose the correct handler based on the concurrency model.
-	var concHandler nats.MsgHandler
-	switch js.meta.Concurrency {
-	case pubsub.Single:
-		concHandler = natsHandler
-	case pubsub.Parallel:
-		concHandler = func(msg *nats.Msg) {
-			js.wg.Add(1)
-			go func() {
-				natsHandler(msg)
-				js.wg.Done()
-			}()
-		}
-	}
-
+// subscribe creates (or updates) the subscription's consumer and subscribes
+// h to it until ctx ends or the component closes.
+func (js *jetstreamPubSub) subscribe(ctx context.Context, req pubsub.SubscribeRequest, concHandler nats.MsgHandler) error {
+	consumerConfig := js.consumerConfig(req)
 	var err error
 	streamName := js.meta.StreamName
 	if streamName == "" {

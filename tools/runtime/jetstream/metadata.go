@@ -58,6 +58,9 @@ type metadata struct {
 	APIPrefix             string             `mapstructure:"apiPrefix"`
 
 	Concurrency pubsub.ConcurrencyMode `mapstructure:"concurrency"`
+
+	// tixmesh: how many bulk deliveries are in flight at once (BulkSubscribe).
+	BulkWorkers int `mapstructure:"bulkWorkers"`
 }
 
 func parseMetadata(psm pubsub.Metadata) (metadata, error) {
