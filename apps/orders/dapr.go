@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -33,6 +34,11 @@ func newOrderStore(state sidecar.State, outbox *sidecar.Outbox) *orderStore {
 func orderKey(id string) string          { return "order|" + id }
 func ticketKey(id string) string         { return "ticket|" + id }
 func userOrdersKey(userID string) string { return "user-orders|" + userID }
+
+// userOrdersPageKey is the key of a buyer's page number n (see userOrders).
+func userOrdersPageKey(userID string, n int) string {
+	return "user-orders|" + userID + "|" + strconv.Itoa(n)
+}
 
 // stored decodes a stored aggregate, or is ErrNotFound for a missing key.
 func stored[T any](it sidecar.Item) (T, error) {
@@ -98,14 +104,16 @@ func (s *orderStore) place(ctx context.Context, userID, ticketID string, now tim
 				}
 			}
 			placed = o
-			return sidecar.Effect{
-				Ops: []sidecar.Op{
-					sidecar.Put(tIt, reserved),
-					{Key: orderKey(o.ID), Value: o, Create: true},
-					sidecar.Put(idxIt, idx.with(o.ID)),
-				},
-				Events: []events.Message{o.createdEvent()},
-			}, nil
+			head, full := idx.with(o.ID)
+			ops := []sidecar.Op{
+				sidecar.Put(tIt, reserved),
+				{Key: orderKey(o.ID), Value: o, Create: true},
+				sidecar.Put(idxIt, head),
+			}
+			if full != nil {
+				ops = append(ops, sidecar.Op{Key: userOrdersPageKey(userID, idx.Pages), Value: userOrders{OrderIDs: full}, Create: true})
+			}
+			return sidecar.Effect{Ops: ops, Events: []events.Message{o.createdEvent()}}, nil
 		},
 	}
 	apply := s.outbox.Apply
@@ -124,8 +132,12 @@ func (s *orderStore) ordersOf(ctx context.Context, userID string) ([]Order, erro
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, len(idx.OrderIDs))
-	for i, id := range idx.OrderIDs {
+	ids, err := s.pagedOrderIDs(ctx, userID, idx)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
 		keys[i] = orderKey(id)
 	}
 	items, err := s.state.GetBulk(ctx, keys)
@@ -144,6 +156,34 @@ func (s *orderStore) ordersOf(ctx context.Context, userID string) ([]Order, erro
 		orders = append(orders, o)
 	}
 	return orders, nil
+}
+
+// pagedOrderIDs are the ids of the buyer's full pages, oldest first, then the
+// head's.
+func (s *orderStore) pagedOrderIDs(ctx context.Context, userID string, head userOrders) ([]string, error) {
+	if head.Pages == 0 {
+		return head.OrderIDs, nil
+	}
+	keys := make([]string, head.Pages)
+	for n := range keys {
+		keys[n] = userOrdersPageKey(userID, n)
+	}
+	pages, err := s.state.GetBulk(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, it := range pages {
+		var p userOrders
+		if !it.Found() {
+			continue // written with the head that counts it; guard anyway
+		}
+		if err := it.Decode(&p); err != nil {
+			return nil, err
+		}
+		ids = append(ids, p.OrderIDs...)
+	}
+	return append(ids, head.OrderIDs...), nil
 }
 
 // cancel is the Change that cancels an order and frees its ticket, in one

@@ -45,10 +45,18 @@ type Ticket struct {
 	ReservedBy string  `json:"reservedBy,omitempty"`
 }
 
-// userOrders indexes a buyer's orders, oldest first.
+// userOrders indexes a buyer's orders, oldest first, in pages: the head
+// (this) holds the newest ids, up to ordersPerPage; once full, its ids move to
+// page number Pages (a key of its own, written once) and the head starts
+// again. So placing an order rewrites a small record whatever the buyer's
+// history, and listing reads the head, then its pages in one call.
 type userOrders struct {
 	OrderIDs []string `json:"orderIds"`
+	Pages    int      `json:"pages,omitempty"`
 }
+
+// ordersPerPage is how many order ids a page (and the head) holds.
+const ordersPerPage = 64
 
 var (
 	ErrNotFound = apperr.New(apperr.NotFound, "Not Found")
@@ -174,11 +182,16 @@ func (t Ticket) applyUpdate(ev events.TicketUpdatedEvent) (_ Ticket, changed boo
 }
 
 // with adds an order to the index, once.
-func (u userOrders) with(orderID string) userOrders {
+// with adds orderID to the head; full, if not nil, is a page the head filled,
+// to be saved as page number u.Pages (the head's count before the add).
+func (u userOrders) with(orderID string) (head userOrders, full []string) {
 	if slices.Contains(u.OrderIDs, orderID) {
-		return u
+		return u, nil
 	}
-	return userOrders{OrderIDs: append(slices.Clip(u.OrderIDs), orderID)}
+	if len(u.OrderIDs) >= ordersPerPage {
+		return userOrders{OrderIDs: []string{orderID}, Pages: u.Pages + 1}, u.OrderIDs
+	}
+	return userOrders{OrderIDs: append(slices.Clip(u.OrderIDs), orderID), Pages: u.Pages}, nil
 }
 
 // newID returns a random 96-bit id in hex, the size of a MongoDB ObjectId.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -9,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
 )
 
 func TestOrderRequestValidate(t *testing.T) {
@@ -167,17 +172,62 @@ func TestUserOrdersWith(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := base.with(tt.add).OrderIDs; !slices.Equal(got, tt.want) {
-				t.Errorf("with(%q) = %v, want %v", tt.add, got, tt.want)
+			if head, full := base.with(tt.add); !slices.Equal(head.OrderIDs, tt.want) || full != nil {
+				t.Errorf("with(%q) = %v (full page %v), want %v", tt.add, head.OrderIDs, full, tt.want)
 			}
 		})
 	}
 	t.Run("the original is not changed", func(t *testing.T) {
-		a, b := base.with("oA"), base.with("oB")
+		a, _ := base.with("oA")
+		b, _ := base.with("oB")
 		if a.OrderIDs[1] != "oA" || b.OrderIDs[1] != "oB" {
 			t.Errorf("two additions to one index share storage: %v, %v", a.OrderIDs, b.OrderIDs)
 		}
 	})
+	t.Run("a full head becomes a page", func(t *testing.T) {
+		full := userOrders{Pages: 2}
+		for i := range ordersPerPage {
+			full.OrderIDs = append(full.OrderIDs, fmt.Sprint("o", i))
+		}
+		head, page := full.with("new")
+		if !slices.Equal(head.OrderIDs, []string{"new"}) || head.Pages != 3 || !slices.Equal(page, full.OrderIDs) {
+			t.Errorf("with = head %+v, page %v; want head [new] of 3 pages, and the full page", head, page)
+		}
+	})
+}
+
+func TestABuyersOrdersListOldestFirstAcrossPages(t *testing.T) {
+	state := sidecartest.NewState()
+	log := slog.New(slog.DiscardHandler)
+	orders := newOrderStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	ctx := context.Background()
+	const n = 2*ordersPerPage + 5
+	var want []string
+	for i := range n {
+		id := fmt.Sprintf("t%03d", i)
+		if err := state.Transact(ctx, sidecar.Op{Key: ticketKey(id), Value: Ticket{ID: id, Title: "Show", Price: 10}}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := orders.place(ctx, "buyer", id, time.Now(), time.Minute)
+		if err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+		want = append(want, o.ID)
+	}
+	got, err := orders.ordersOf(ctx, "buyer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("listed %d orders, want all %d oldest first", len(ids), len(want))
+	}
+	if it, _ := state.Get(ctx, userOrdersKey("buyer")); len(it.Value) > 4096 {
+		t.Errorf("the index head is %d bytes after %d orders: it grows with the buyer's history", len(it.Value), n)
+	}
 }
 
 func TestOrderEvents(t *testing.T) {
