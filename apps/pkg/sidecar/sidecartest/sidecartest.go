@@ -146,7 +146,7 @@ func (s *State) Keys() []string {
 
 // Publisher records what was published.
 type Publisher struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	msgs  []events.Message
 	calls int
 	// Err, when set, makes every Publish fail with it.
