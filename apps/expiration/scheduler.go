@@ -100,8 +100,12 @@ func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []e
 	waiting := make([][]deadline, len(slotIDs))
 	for j, id := range slotIDs {
 		var group []deadline
+		seen := map[string]bool{}
 		for _, i := range bySlot[id] {
-			group = append(group, dls[i])
+			if !seen[dls[i].orderID] { // a duplicate delivery in the same batch shares the outcome
+				seen[dls[i].orderID] = true
+				group = append(group, dls[i])
+			}
 		}
 		cs[j] = s.scheduleSlot(id, group, &waiting[j])
 	}

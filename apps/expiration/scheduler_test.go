@@ -381,3 +381,19 @@ func TestActorProtocolRoutes(t *testing.T) {
 		t.Errorf("expired %v after one order reminder, want [o9]", got)
 	}
 }
+
+func TestADuplicateInTheSameBatchIsScheduledOnce(t *testing.T) {
+	f := newFixture(t)
+	deadline := f.now.Add(time.Minute)
+	again := created(t, "o1", deadline)
+	again.ID = "a-republished-copy"
+	errs := f.s.onOrdersCreated(context.Background(), []sidecar.Event{created(t, "o1", deadline), again, created(t, "o2", deadline)})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("event %d: %v", i, err)
+		}
+	}
+	if sc := f.schedule(t, "o1"); sc.Status != statusScheduled {
+		t.Errorf("o1 %+v, want scheduled", sc)
+	}
+}

@@ -9,7 +9,7 @@ import (
 // together: while one batch is being committed the next one gathers, so that
 // under load N requests cost one bulk read, one transaction and one publish
 // instead of N of each, and when calls come one at a time each commits at
-// once, alone. A change that cannot share its batch (it touches a key another
+// once, in a batch of one. A change that cannot share its batch (it touches a key another
 // one touches, or the batch lost a race) is handed back to its caller, who
 // runs it alone (Outbox.Apply): the outcome is always the same as Apply's.
 type Batcher struct {
@@ -103,10 +103,6 @@ func (b *Batcher) Run(ctx context.Context) {
 }
 
 func (b *Batcher) commit(ctx context.Context, batch []batched) {
-	if len(batch) == 1 {
-		batch[0].done <- result{alone: true} // nothing to share: its caller commits it now
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
 	cs := make([]Change, len(batch))

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 // Event is one delivery of a CloudEvent from the sidecar.
@@ -142,7 +144,9 @@ func Deliveries(log *slog.Logger, h BatchHandler) http.Handler {
 		}
 		if d.Entries == nil {
 			err := h(r.Context(), []Event{d.Event})[0]
-			writeJSON(w, map[string]string{"status": outcome(log, d.Event, err, start)})
+			status := outcome(log, d.Event, err, start)
+			annotate(r.Context(), []entryStatus{{Status: status}})
+			writeJSON(w, map[string]string{"status": status})
 			return
 		}
 		statuses := make([]entryStatus, len(d.Entries))
@@ -164,8 +168,20 @@ func Deliveries(log *slog.Logger, h BatchHandler) http.Handler {
 				statuses[idx[j]].Status = outcome(log, es[j], err, start)
 			}
 		}
+		annotate(r.Context(), statuses)
 		writeJSON(w, map[string]any{"statuses": statuses})
 	})
+}
+
+// annotate puts how many events the delivery carried, and their outcomes, on
+// its request's log line.
+func annotate(ctx context.Context, statuses []entryStatus) {
+	counts := map[string]int{}
+	for _, st := range statuses {
+		counts[st.Status]++
+	}
+	web.Annotate(ctx, slog.Int("events", len(statuses)),
+		slog.Int("success", counts["SUCCESS"]), slog.Int("retry", counts["RETRY"]), slog.Int("drop", counts["DROP"]))
 }
 
 // outcome names and logs a delivery's outcome.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -16,7 +17,27 @@ import (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	annotationsKey
+)
+
+// annotations are attributes a handler adds to its request's log line.
+type annotations struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+// Annotate adds attrs to the one line Observe logs for the request being
+// served (a bulk delivery says how many events it carried, and what became of
+// them). Outside Observe it does nothing.
+func Annotate(ctx context.Context, attrs ...slog.Attr) {
+	if a, ok := ctx.Value(annotationsKey).(*annotations); ok {
+		a.mu.Lock()
+		a.attrs = append(a.attrs, attrs...)
+		a.mu.Unlock()
+	}
+}
 
 // RequestID returns the id of the request being served, or "".
 func RequestID(ctx context.Context) string {
@@ -49,7 +70,9 @@ func Observe(log *slog.Logger) mux.MiddlewareFunc {
 			if !tracing.Valid(tp) {
 				tp = tracing.New()
 			}
-			ctx := tracing.WithParent(context.WithValue(r.Context(), requestIDKey, id), tp)
+			notes := &annotations{}
+			ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), annotationsKey, notes)
+			ctx = tracing.WithParent(ctx, tp)
 			r = r.WithContext(ctx)
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			start := time.Now()
@@ -63,14 +86,18 @@ func Observe(log *slog.Logger) mux.MiddlewareFunc {
 				if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 					return
 				}
-				log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				attrs := []slog.Attr{
 					slog.String("method", r.Method),
 					slog.String("route", routeOf(r)),
 					slog.Int("status", rec.status),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", id),
 					slog.String("trace_id", tracing.TraceID(tp)),
-				)
+				}
+				notes.mu.Lock()
+				attrs = append(attrs, notes.attrs...)
+				notes.mu.Unlock()
+				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 			}()
 			next.ServeHTTP(rec, r)
 		})
