@@ -95,17 +95,36 @@ func newOrderCopy(o Order, added *bool) sidecar.Change {
 // if order:created has not been applied yet, ErrVersionGap if an event in
 // between is missing.
 func (s *paymentStore) cancelOrder(ctx context.Context, id string, version int64) error {
-	return retryOnConflict(func() error {
-		o, etag, err := s.order(ctx, id)
-		if err != nil {
-			return err
-		}
-		cancelled, changed, err := o.cancel(version)
-		if err != nil || !changed {
-			return err
-		}
-		return s.state.Transact(ctx, sidecar.Op{Key: orderKey(id), Value: cancelled, ETag: etag})
-	})
+	return s.outbox.Apply(ctx, cancelledCopy(id, version, nil))
+}
+
+// cancelledCopy is the Change that applies order:cancelled at version to the
+// copy. paid, when not nil, is set if the order has a succeeded payment (to be
+// refunded: the order was cancelled while it was being charged).
+func cancelledCopy(id string, version int64, paid *bool) sidecar.Change {
+	return sidecar.Change{
+		Keys: []string{orderKey(id), paymentKey(id)},
+		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+			it := r.Item(orderKey(id))
+			if !it.Found() {
+				return sidecar.Effect{}, ErrOrderNotFound
+			}
+			var o Order
+			if err := it.Decode(&o); err != nil {
+				return sidecar.Effect{}, err
+			}
+			if paid != nil {
+				var p Payment
+				pIt := r.Item(paymentKey(id))
+				*paid = pIt.Found() && pIt.Decode(&p) == nil && p.Status == PaymentSucceeded
+			}
+			cancelled, changed, err := o.cancel(version)
+			if err != nil || !changed {
+				return sidecar.Effect{}, err
+			}
+			return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, cancelled)}}, nil
+		},
+	}
 }
 
 // storedPayment is a payment as read, with its ETag; found is false for none.

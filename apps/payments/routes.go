@@ -28,6 +28,6 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payments *paymentS
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
 	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, handleOrderCreated(payments))).Methods(http.MethodPost)
-	r.Handle(events.OrderCancelled.Route(), sidecar.Subscription(log, handleOrderCancelled(log, payments, charges))).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), sidecar.Deliveries(log, handleOrderCancelled(log, payments, charges))).Methods(http.MethodPost)
 	return r
 }

@@ -29,35 +29,51 @@ func handleOrderCreated(payments *paymentStore) sidecar.BatchHandler {
 	})
 }
 
-// handleOrderCancelled marks the copy cancelled, so the order can no longer be
-// paid, applying versions strictly in order.
+// handleOrderCancelled marks each order's copy cancelled, so the order can no
+// longer be paid, applying versions strictly in order: the copies of a batch
+// in one transaction.
 //
 // A payment that succeeded although the order was cancelled (it expired while
 // the charge was in flight) is refunded here, before the event is
 // acknowledged.
-func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) sidecar.EventHandler {
-	return func(ctx context.Context, e sidecar.Event) error {
-		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
-		if err != nil {
-			return err // DROP: the payload can never decode
+func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) sidecar.BatchHandler {
+	return func(ctx context.Context, es []sidecar.Event) []error {
+		errs := make([]error, len(es))
+		ids := make([]string, len(es))
+		paid := make([]bool, len(es))
+		var cs []sidecar.Change
+		var idx []int
+		for i, e := range es {
+			ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+			if err == nil && ev.ID == "" {
+				err = sidecar.Drop(fmt.Errorf("order:cancelled %s: no order id", e.ID))
+			}
+			if err != nil {
+				errs[i] = err // DROP: the payload can never decode
+				continue
+			}
+			ids[i] = ev.ID
+			cs = append(cs, cancelledCopy(ev.ID, ev.Version, &paid[i]).Outcome(func(err error) error {
+				if errors.Is(err, ErrOrderNotFound) || errors.Is(err, ErrVersionGap) {
+					// RETRY: order:created (or an event in between) has not
+					// been applied yet; it will be, and this applies after it.
+					return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
+				}
+				return err // RETRY: the store is unavailable
+			}))
+			idx = append(idx, i)
 		}
-		if ev.ID == "" {
-			return sidecar.Drop(fmt.Errorf("order:cancelled %s: no order id", e.ID))
+		for j, err := range payments.outbox.ApplyAll(ctx, cs) {
+			errs[idx[j]] = err
 		}
-		err = payments.cancelOrder(ctx, ev.ID, ev.Version)
-		switch {
-		case err == nil:
+		for i := range es {
 			// SUCCESS: cancelled now, or already at this version or later (a
 			// redelivery), once a payment that got through is refunded
 			// (RETRY while Stripe or the store cannot be reached).
-			return refundPaid(ctx, log, payments, charges, ev.ID)
-		case errors.Is(err, ErrOrderNotFound), errors.Is(err, ErrVersionGap):
-			// RETRY: order:created (or an event in between) has not been
-			// applied yet; it will be, and this applies after it.
-			return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
-		default:
-			// RETRY: the store is unavailable, or other writes kept winning.
-			return err
+			if errs[i] == nil && paid[i] {
+				errs[i] = refundPaid(ctx, log, payments, charges, ids[i])
+			}
 		}
+		return errs
 	}
 }

@@ -3,7 +3,9 @@ package sidecar
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +40,22 @@ type Outbox struct {
 	// runs them (otherwise Commit publishes itself).
 	pending    chan []events.Message
 	background atomic.Bool
+
+	mu sync.Mutex
+	// unpublished are events this process committed but could not publish
+	// (the broker down, a publish that timed out, a full queue): retried every
+	// interval from memory, without reading the store.
+	unpublished map[string]events.Message
 }
+
+// maxUnpublished bounds the events remembered for a retry; beyond it they
+// wait in the store for the next scan.
+const maxUnpublished = 100_000
+
+// storeScanEvery is how often Run looks in the store for outbox records this
+// process does not know of (another process's, one that died before it
+// published them); it also looks once when it starts.
+const storeScanEvery = time.Minute
 
 // publishers is how many publish calls the background keeps in flight;
 // publishBatch caps the events of one call.
@@ -62,7 +79,8 @@ type outboxRecord struct {
 // NewOutbox returns an outbox over state and pub. Run must be running for
 // published records to be cleaned up.
 func NewOutbox(state State, pub Publisher, log *slog.Logger) *Outbox {
-	return &Outbox{state: state, pub: pub, log: log, deletes: make(chan string, 4096), pending: make(chan []events.Message, 4096)}
+	return &Outbox{state: state, pub: pub, log: log, deletes: make(chan string, 4096), pending: make(chan []events.Message, 4096),
+		unpublished: map[string]events.Message{}}
 }
 
 // Commit applies ops and records msgs in one transaction, then publishes msgs.
@@ -86,14 +104,50 @@ func (o *Outbox) Commit(ctx context.Context, ops []Op, msgs ...events.Message) e
 	if o.background.Load() {
 		select {
 		case o.pending <- msgs:
-		default: // the publishers are behind (the broker is down?): the relay will publish these
+		default: // the publishers are behind (the broker is down?): retried later
+			o.remember(msgs)
 		}
 		return nil
 	}
-	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	o.publish(pubCtx, msgs)
 	return nil
+}
+
+// publishTimeout bounds one publish call; what it did not publish is retried.
+const publishTimeout = 30 * time.Second
+
+// remember keeps msgs for the next retry.
+func (o *Outbox) remember(msgs []events.Message) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range msgs {
+		if len(o.unpublished) >= maxUnpublished {
+			return
+		}
+		o.unpublished[m.ID] = m
+	}
+}
+
+// retryUnpublished publishes what earlier publishes could not.
+func (o *Outbox) retryUnpublished(ctx context.Context) {
+	o.mu.Lock()
+	if len(o.unpublished) == 0 {
+		o.mu.Unlock()
+		return
+	}
+	msgs := make([]events.Message, 0, len(o.unpublished))
+	for _, m := range o.unpublished {
+		msgs = append(msgs, m)
+	}
+	clear(o.unpublished)
+	o.mu.Unlock()
+	for chunk := range slices.Chunk(msgs, publishBatch) {
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		o.publish(pubCtx, chunk)
+		cancel()
+	}
 }
 
 // publishPending publishes what commits hand over, several commits' events
@@ -110,7 +164,7 @@ func (o *Outbox) publishPending(ctx context.Context) {
 			}
 			break
 		}
-		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		o.publish(pubCtx, msgs)
 		cancel()
 	}
@@ -131,19 +185,37 @@ func (o *Outbox) publishPending(ctx context.Context) {
 	}
 }
 
-// publish publishes msgs in one call and queues their records' deletion.
+// publish publishes msgs in one call and queues the deletion of the records
+// of those that went out; those that did not are remembered for a retry. It
+// reports whether all went out.
 func (o *Outbox) publish(ctx context.Context, msgs []events.Message) bool {
+	failed := map[string]bool{}
 	if err := o.pub.Publish(ctx, msgs...); err != nil {
-		o.log.WarnContext(ctx, "publish failed; the outbox relay will retry", "events", len(msgs), "first", msgs[0].ID, "err", err)
-		return false
+		var pe *PublishError
+		if errors.As(err, &pe) {
+			for _, id := range pe.Failed {
+				failed[id] = true
+			}
+		} else {
+			for _, m := range msgs {
+				failed[m.ID] = true
+			}
+		}
+		o.log.WarnContext(ctx, "publish failed; retrying", "events", len(msgs), "failed", len(failed), "first", msgs[0].ID, "err", err)
 	}
+	var retry []events.Message
 	for _, m := range msgs {
+		if failed[m.ID] {
+			retry = append(retry, m)
+			continue
+		}
 		select {
 		case o.deletes <- outboxKeyPrefix + m.ID:
-		default: // the cleaner is behind; the relay will find and delete this record
+		default: // the cleaner is behind; the store scan will find and delete this record
 		}
 	}
-	return true
+	o.remember(retry)
+	return len(retry) == 0
 }
 
 // deleteLinger is how long the first queued deletion waits for others to
@@ -154,9 +226,10 @@ const (
 )
 
 // Run publishes what Commit hands over, deletes the records of published
-// events in batches, and every interval relays records older than minAge
-// that were never published (a crash or a broker outage). It returns when ctx
-// ends.
+// events in batches, retries every interval what could not be published, and
+// relays the records older than minAge that this process does not know of
+// (another's, or a crashed one's): once when it starts, then every
+// storeScanEvery. It returns when ctx ends.
 func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 	var wg sync.WaitGroup
 	for range publishers {
@@ -164,6 +237,9 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 	}
 	o.background.Store(true)
 	tick := time.NewTicker(interval)
+	scan := time.NewTicker(storeScanEvery)
+	defer scan.Stop()
+	o.Relay(ctx, minAge) // what a process before this one left
 	defer tick.Stop()
 	batch := make([]Op, 0, deleteBatch)
 	flush := func() {
@@ -214,6 +290,8 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 		case <-linger.C:
 			flush()
 		case <-tick.C:
+			o.retryUnpublished(ctx)
+		case <-scan.C:
 			o.Relay(ctx, minAge)
 		}
 	}

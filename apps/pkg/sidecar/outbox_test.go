@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,5 +153,79 @@ func TestWhileRunningCommitDoesNotWaitForTheBroker(t *testing.T) {
 				t.Fatal("Commit kept waiting for the broker while Run was running")
 			}
 		}
+	}
+}
+
+// scanCounting counts the state queries (the outbox's store scans).
+type scanCounting struct {
+	*sidecartest.State
+	mu    sync.Mutex
+	scans int
+}
+
+func (s *scanCounting) Query(ctx context.Context, q string) ([]sidecar.Item, string, error) {
+	s.mu.Lock()
+	s.scans++
+	s.mu.Unlock()
+	return s.State.Query(ctx, q)
+}
+
+func TestAFailedPublishIsRetriedFromMemoryWithoutScanningTheStore(t *testing.T) {
+	state := &scanCounting{State: sidecartest.NewState()}
+	pub := &sidecartest.Publisher{Err: errors.New("broker down")}
+	ob := sidecar.NewOutbox(state, pub, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx, 5*time.Millisecond, time.Hour); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1")); err != nil {
+		t.Fatal(err)
+	}
+	pub.SetErr(nil) // the broker is back
+	for deadline := time.Now().Add(5 * time.Second); len(pub.Messages()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the event was never published")
+		}
+	}
+	state.mu.Lock()
+	defer state.mu.Unlock()
+	if state.scans > 1 {
+		t.Errorf("%d store scans, want only the one at start", state.scans)
+	}
+}
+
+// halfBroker publishes only the events whose id does not end in "x".
+type halfBroker struct{ sidecartest.Publisher }
+
+func (b *halfBroker) Publish(ctx context.Context, msgs ...events.Message) error {
+	var ok []events.Message
+	var failed []string
+	for _, m := range msgs {
+		if strings.HasSuffix(m.ID, "x") {
+			failed = append(failed, m.ID)
+		} else {
+			ok = append(ok, m)
+		}
+	}
+	_ = b.Publisher.Publish(ctx, ok...)
+	if len(failed) > 0 {
+		return &sidecar.PublishError{Failed: failed, Err: errors.New("some failed")}
+	}
+	return nil
+}
+
+func TestOnlyTheRecordsOfPublishedEventsAreDeleted(t *testing.T) {
+	state := sidecartest.NewState()
+	ob := sidecar.NewOutbox(state, &halfBroker{}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
+	if err := ob.Commit(context.Background(), nil, msg("a"), msg("bx"), msg("c")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	if got := outboxKeys(state); len(got) != 1 || got[0] != "outbox|expiration:complete/bx" {
+		t.Errorf("outbox records %v, want only the unpublished bx's", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -13,9 +14,28 @@ import (
 
 // Publisher publishes events.
 type Publisher interface {
-	// Publish publishes msgs; an error means some may not have been.
+	// Publish publishes msgs; an error means some may not have been (a
+	// *PublishError says which).
 	Publish(ctx context.Context, msgs ...events.Message) error
 }
+
+// PublishError names the events a Publish call did not publish; the others
+// were.
+type PublishError struct {
+	Failed []string // event ids
+	Err    error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("%d events not published: %v", len(e.Failed), e.Err)
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }
+
+// bulkLimit caps the events of one bulk call: the sidecar publishes a call's
+// events in parallel and answers when the last is stored, so a huge call
+// holds its caller behind the slowest of many.
+const bulkLimit = 64
 
 // DaprPublisher publishes through the sidecar's pub/sub API.
 type DaprPublisher struct {
@@ -34,13 +54,29 @@ func NewPublisher(client dapr.Client, pubsub string) *DaprPublisher {
 // the CloudEvent id as Nats-Msg-Id). Several messages of one topic go in one
 // bulk call (the sidecar publishes them in parallel); one goes alone.
 func (p *DaprPublisher) Publish(ctx context.Context, msgs ...events.Message) error {
-	var errs []error
-	for _, batch := range byTopic(msgs) {
-		if err := p.publishTopic(ctx, batch); err != nil {
-			errs = append(errs, err)
+	var (
+		errs   []error
+		failed []string
+	)
+	for _, topic := range byTopic(msgs) {
+		for chunk := range slices.Chunk(topic, bulkLimit) {
+			if err := p.publishTopic(ctx, chunk); err != nil {
+				errs = append(errs, err)
+				var pe *PublishError
+				if errors.As(err, &pe) {
+					failed = append(failed, pe.Failed...)
+				} else {
+					for _, m := range chunk {
+						failed = append(failed, m.ID)
+					}
+				}
+			}
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &PublishError{Failed: failed, Err: fmt.Errorf("%w: %v", ErrUnavailable, errors.Join(errs...))}
 }
 
 func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message) error {
@@ -50,7 +86,7 @@ func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message)
 		err := p.client.PublishEvent(ctx, p.pubsub, topic, m.Data,
 			dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": m.ID}))
 		if err != nil {
-			return fmt.Errorf("%w: publish %s: %v", ErrUnavailable, m.ID, err)
+			return &PublishError{Failed: []string{m.ID}, Err: fmt.Errorf("%w: publish %s: %v", ErrUnavailable, m.ID, err)}
 		}
 		return nil
 	}
@@ -67,10 +103,22 @@ func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message)
 			Metadata:    map[string]string{"cloudevent.id": m.ID},
 		}
 	}
-	if res := p.client.PublishEvents(ctx, p.pubsub, topic, entries); res.Error != nil {
-		return fmt.Errorf("%w: publish %d events on %s (%d failed): %v", ErrUnavailable, len(msgs), topic, len(res.FailedEvents), res.Error)
+	res := p.client.PublishEvents(ctx, p.pubsub, topic, entries)
+	if res.Error == nil {
+		return nil
 	}
-	return nil
+	pe := &PublishError{Err: fmt.Errorf("%w: publish %d events on %s (%d failed): %v", ErrUnavailable, len(msgs), topic, len(res.FailedEvents), res.Error)}
+	for _, f := range res.FailedEvents {
+		if e, ok := f.(dapr.PublishEventsEvent); ok {
+			pe.Failed = append(pe.Failed, e.EntryID)
+		}
+	}
+	if len(pe.Failed) == 0 { // which ones is unknown: all of them, as far as we know
+		for _, m := range msgs {
+			pe.Failed = append(pe.Failed, m.ID)
+		}
+	}
+	return pe
 }
 
 // byTopic groups msgs by topic, in order of first appearance, dropping

@@ -166,6 +166,13 @@ func (p *Publisher) Publish(_ context.Context, msgs ...events.Message) error {
 	return nil
 }
 
+// SetErr makes every Publish fail with err from now on (nil: succeed).
+func (p *Publisher) SetErr(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Err = err
+}
+
 // Calls returns how many Publish calls succeeded.
 func (p *Publisher) Calls() int {
 	p.mu.Lock()
