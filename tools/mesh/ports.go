@@ -33,7 +33,7 @@ type Ports struct {
 func DefaultPorts() Ports {
 	return Ports{
 		Gateway: 8080, NATS: 14222, NATSHTTP: 18222, Postgres: 15432,
-		Placement: 50005, PlaceHTTP: 18085, PlaceRaft: 18201, Scheduler: 50006, SchedHTTP: 18086,
+		Placement: 16005, PlaceHTTP: 18085, PlaceRaft: 18201, Scheduler: 16006, SchedHTTP: 18086,
 		EtcdClient: 12379, EtcdPeer: 12380, StripeMock: 12111, StripeTLS: 12112,
 		Redis: 16379, RabbitMQ: 15673, RabbitDist: 15674, Epmd: 14369,
 	}
