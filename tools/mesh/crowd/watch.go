@@ -18,6 +18,11 @@ import (
 // never seen.
 const watchLimit = 30 * time.Second
 
+// WatchEvery is how often a watcher polls: a propagation is seen at most this
+// much after it happened. Polling harder measures the load it makes (every
+// poll crosses the gateway, an app, its sidecar and its store).
+const WatchEvery = 10 * time.Millisecond
+
 // watch polls path (as s) in the background until seen accepts the answer,
 // and records how long after since that was.
 func (c *crowd) watch(ctx context.Context, s *Shopper, path string, seen func([]byte) bool, since time.Time, into *Series) {
@@ -34,7 +39,7 @@ func (c *crowd) watch(ctx context.Context, s *Shopper, path string, seen func([]
 				c.l.update(func() { *into = append(*into, d) })
 				return
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(WatchEvery)
 		}
 		c.l.update(func() { c.l.Unseen++ })
 	}()

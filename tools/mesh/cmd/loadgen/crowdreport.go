@@ -49,7 +49,7 @@ func (r *crowdResult) markdown(o options) string {
 	fmt.Fprintf(&b, "\n### Event propagation\n\n| measure | sampled | p50 | p99 | max |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| order created (201) -> ticket shows it reserved | %d | %s | %s | %s |\n", len(l.Reserved), ms(l.Reserved.Pct(.5)), ms(l.Reserved.Pct(.99)), ms(l.Reserved.Pct(1)))
 	fmt.Fprintf(&b, "| payment (201) -> order shows complete | %d | %s | %s | %s |\n", len(l.Completed), ms(l.Completed.Pct(.5)), ms(l.Completed.Pct(.99)), ms(l.Completed.Pct(1)))
-	fmt.Fprintf(&b, "\nSampled propagations never seen within 30 s: %d.\n", l.Unseen)
+	fmt.Fprintf(&b, "\nEach sampled propagation is polled every %v (so seen at most that late). Never seen within 30 s: %d.\n", crowd.WatchEvery, l.Unseen)
 	if r.latenessErr != nil {
 		fmt.Fprintf(&b, "\nExpiration lateness: not read (%v).\n", r.latenessErr)
 	} else {

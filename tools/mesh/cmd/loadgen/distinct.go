@@ -127,7 +127,7 @@ func watchReservation(ctx context.Context, s *crowd.Shopper, ticketID, orderID s
 		if status, _, err := s.Call(ctx, "GET", "/api/tickets/"+ticketID, nil, &tk); err == nil && status == 200 && tk.OrderID == orderID {
 			return time.Since(created), true
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(crowd.WatchEvery)
 	}
 	return 0, false
 }
