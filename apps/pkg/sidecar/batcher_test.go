@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 )
@@ -21,6 +22,7 @@ func runBatcher(t *testing.T, ob *sidecar.Outbox, max int) *sidecar.Batcher {
 
 func TestConcurrentCallsShareTransactions(t *testing.T) {
 	state, pub, ob := newCounting()
+	state.latency = 5 * time.Millisecond // a store whose commits take time: calls gather meanwhile
 	b := runBatcher(t, ob, 64)
 	const n = 200
 	var wg sync.WaitGroup

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
@@ -22,6 +23,8 @@ type countingState struct {
 	gets, bulks, commits int
 	// beforeCommit, when set, runs before the next transaction (once).
 	beforeCommit func()
+	// latency is how long each transaction takes.
+	latency time.Duration
 }
 
 func (c *countingState) Get(ctx context.Context, key string) (sidecar.Item, error) {
@@ -47,6 +50,7 @@ func (c *countingState) Transact(ctx context.Context, ops ...sidecar.Op) error {
 	if f != nil {
 		f()
 	}
+	time.Sleep(c.latency)
 	return c.State.Transact(ctx, ops...)
 }
 

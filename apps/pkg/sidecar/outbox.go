@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,7 +240,15 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 	tick := time.NewTicker(interval)
 	scan := time.NewTicker(storeScanEvery)
 	defer scan.Stop()
-	o.Relay(ctx, minAge) // what a process before this one left
+	// What a process before this one left: every record older than this
+	// process (none of them can be in the middle of being published by it),
+	// tried again every interval until a scan succeeds with less than a page.
+	started := time.Now()
+	leftovers := func() bool {
+		found, _, err := o.relayPage(ctx, started)
+		return err != nil || found == relayPageSize
+	}
+	pending := leftovers()
 	defer tick.Stop()
 	batch := make([]Op, 0, deleteBatch)
 	flush := func() {
@@ -291,6 +300,9 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 			flush()
 		case <-tick.C:
 			o.retryUnpublished(ctx)
+			if pending {
+				pending = leftovers()
+			}
 		case <-scan.C:
 			o.Relay(ctx, minAge)
 		}
@@ -300,13 +312,28 @@ func (o *Outbox) Run(ctx context.Context, interval, minAge time.Duration) {
 // Relay publishes every outbox record older than minAge and queues its
 // deletion. It returns the number of events it published.
 func (o *Outbox) Relay(ctx context.Context, minAge time.Duration) int {
-	query := `{"filter":{"EQ":{"kind":"` + outboxKind + `"}},"page":{"limit":200}}`
+	return o.relayBefore(ctx, time.Now().Add(-minAge))
+}
+
+// relayPageSize is how many records one store scan reads.
+const relayPageSize = 200
+
+// relayBefore publishes the outbox records committed before cutoff.
+func (o *Outbox) relayBefore(ctx context.Context, cutoff time.Time) int {
+	_, published, _ := o.relayPage(ctx, cutoff)
+	return published
+}
+
+// relayPage reads a page of outbox records, publishes those committed before
+// cutoff, and returns how many records the page held and how many of them it
+// published.
+func (o *Outbox) relayPage(ctx context.Context, cutoff time.Time) (found, published int, err error) {
+	query := `{"filter":{"EQ":{"kind":"` + outboxKind + `"}},"page":{"limit":` + strconv.Itoa(relayPageSize) + `}}`
 	items, _, err := o.state.Query(ctx, query)
 	if err != nil {
 		o.log.Warn("outbox relay: query failed", "err", err)
-		return 0
+		return 0, 0, err
 	}
-	cutoff := time.Now().Add(-minAge)
 	var due []events.Message
 	for _, it := range items {
 		if !strings.Contains(it.Key, outboxKeyPrefix) {
@@ -322,8 +349,8 @@ func (o *Outbox) Relay(ctx context.Context, minAge time.Duration) int {
 		due = append(due, rec.Message)
 		o.log.Info("outbox relay publishing a pending event", "event", rec.Message.ID, "age", time.Since(rec.At).Round(time.Millisecond))
 	}
-	if len(due) == 0 || !o.publish(ctx, due) {
-		return 0
+	if len(due) > 0 && o.publish(ctx, due) {
+		published = len(due)
 	}
-	return len(due)
+	return len(items), published, nil
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/dapr/components-contrib/pubsub"
+	"github.com/dapr/kit/logger"
 )
 
 // defaultBulkWorkers is how many bulk deliveries a subscription keeps in
@@ -30,7 +33,9 @@ const defaultBulkWorkers = 1
 // wait for a timer. maxAwaitDurationMs is therefore not waited out.
 //
 // Each message is acknowledged, or NAKed for redelivery after ackWait, by its
-// own entry's outcome; work in progress is reported while its batch runs.
+// own entry's outcome; from its arrival until then, it is reported in
+// progress, so that neither a slow batch nor the queue behind one turns into
+// redeliveries.
 func (js *jetstreamPubSub) BulkSubscribe(ctx context.Context, req pubsub.SubscribeRequest, handler pubsub.BulkHandler) error {
 	if js.closed.Load() {
 		return errors.New("component is closed")
@@ -43,17 +48,33 @@ func (js *jetstreamPubSub) BulkSubscribe(ctx context.Context, req pubsub.Subscri
 	if workers <= 0 {
 		workers = defaultBulkWorkers
 	}
-	arrived := make(chan *nats.Msg, max*workers)
+	// Room for every message the server may have unacknowledged with us, so
+	// that the subscription's callback never blocks (a message held inside
+	// the client could not be reported in progress, and would come back).
+	room := max * workers
+	if js.meta.MaxAckPending > room {
+		room = js.meta.MaxAckPending
+	}
+	arrived := make(chan *nats.Msg, room)
+	held := newInFlight(js.meta.AckWait)
 	receive := func(m *nats.Msg) {
+		held.add(m)
 		select {
 		case arrived <- m:
 		case <-ctx.Done(): // unacknowledged: redelivered after ackWait
+			held.remove(m)
 		case <-js.closeCh:
+			held.remove(m)
 		}
 	}
 	if err := js.subscribe(ctx, req, receive); err != nil {
 		return err
 	}
+	js.wg.Add(1)
+	go func() {
+		defer js.wg.Done()
+		held.keepInProgress(ctx, js.closeCh, js.l)
+	}()
 	for range workers {
 		js.wg.Add(1)
 		go func() {
@@ -78,6 +99,9 @@ func (js *jetstreamPubSub) BulkSubscribe(ctx context.Context, req pubsub.Subscri
 					}
 				}
 				js.deliverBatch(ctx, req.Topic, batch, handler)
+				for _, m := range batch {
+					held.remove(m)
+				}
 			}
 		}()
 	}
@@ -90,7 +114,6 @@ func (js *jetstreamPubSub) BulkSubscribe(ctx context.Context, req pubsub.Subscri
 func (js *jetstreamPubSub) deliverBatch(ctx context.Context, topic string, batch []*nats.Msg, handler pubsub.BulkHandler) {
 	entries := make([]pubsub.BulkMessageEntry, 0, len(batch))
 	msgs := make(map[string]*nats.Msg, len(batch))
-	stops := make([]func(), 0, len(batch))
 	for i, m := range batch {
 		id := strconv.Itoa(i)
 		if jsm, err := m.Metadata(); err == nil {
@@ -105,12 +128,8 @@ func (js *jetstreamPubSub) deliverBatch(ctx context.Context, topic string, batch
 			Event:    m.Data,
 			Metadata: map[string]string{"Topic": m.Subject},
 		})
-		stops = append(stops, js.keepInProgress(m))
 	}
 	resp, err := handler(ctx, &pubsub.BulkMessage{Topic: topic, Entries: entries, Metadata: map[string]string{}})
-	for _, stop := range stops {
-		stop()
-	}
 	outcome := make(map[string]error, len(resp))
 	for _, r := range resp {
 		if r.EntryId != "" {
@@ -137,6 +156,65 @@ func (js *jetstreamPubSub) deliverBatch(ctx context.Context, topic string, batch
 		}
 		if nakErr != nil {
 			js.l.Errorf("Error while sending NAK for JetStream message %s (entry %s): %v", m.Subject, id, nakErr)
+		}
+	}
+}
+
+// inFlight are the messages a bulk subscription holds, from arrival to
+// settlement, with when each was last reported in progress.
+type inFlight struct {
+	wait time.Duration
+	mu   sync.Mutex
+	msgs map[*nats.Msg]time.Time
+}
+
+func newInFlight(ackWait time.Duration) *inFlight {
+	if ackWait <= 0 {
+		ackWait = 30 * time.Second // the server's default
+	}
+	return &inFlight{wait: ackWait, msgs: map[*nats.Msg]time.Time{}}
+}
+
+func (f *inFlight) add(m *nats.Msg) {
+	f.mu.Lock()
+	f.msgs[m] = time.Now()
+	f.mu.Unlock()
+}
+
+func (f *inFlight) remove(m *nats.Msg) {
+	f.mu.Lock()
+	delete(f.msgs, m)
+	f.mu.Unlock()
+}
+
+// keepInProgress sends +WPI for every message held a quarter of an ackWait
+// since its arrival or its last report, checking every quarter: each is
+// reported within half an ackWait, well before the server would redeliver
+// it. It runs until ctx ends or closed.
+func (f *inFlight) keepInProgress(ctx context.Context, closed <-chan struct{}, l logger.Logger) {
+	t := time.NewTicker(f.wait / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-closed:
+			return
+		case now := <-t.C:
+			var due []*nats.Msg
+			f.mu.Lock()
+			for m, at := range f.msgs {
+				if now.Sub(at) >= f.wait/4 {
+					due = append(due, m)
+					f.msgs[m] = now
+				}
+			}
+			f.mu.Unlock()
+			for _, m := range due {
+				if err := m.InProgress(); err != nil {
+					l.Debugf("in-progress for %s: %v", m.Subject, err)
+				}
+			}
 		}
 	}
 }
