@@ -3,8 +3,8 @@ package mesh
 import (
 	"net"
 	"path/filepath"
-	"strconv"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
