@@ -95,15 +95,14 @@ func newOrderCopy(o Order, added *bool) sidecar.Change {
 // if order:created has not been applied yet, ErrVersionGap if an event in
 // between is missing.
 func (s *paymentStore) cancelOrder(ctx context.Context, id string, version int64) error {
-	return s.outbox.Apply(ctx, cancelledCopy(id, version, nil))
+	return s.outbox.Apply(ctx, cancelledCopy(id, version))
 }
 
 // cancelledCopy is the Change that applies order:cancelled at version to the
-// copy. paid, when not nil, is set if the order has a succeeded payment (to be
-// refunded: the order was cancelled while it was being charged).
-func cancelledCopy(id string, version int64, paid *bool) sidecar.Change {
+// copy.
+func cancelledCopy(id string, version int64) sidecar.Change {
 	return sidecar.Change{
-		Keys: []string{orderKey(id), paymentKey(id)},
+		Keys: []string{orderKey(id)},
 		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
 			it := r.Item(orderKey(id))
 			if !it.Found() {
@@ -112,11 +111,6 @@ func cancelledCopy(id string, version int64, paid *bool) sidecar.Change {
 			var o Order
 			if err := it.Decode(&o); err != nil {
 				return sidecar.Effect{}, err
-			}
-			if paid != nil {
-				var p Payment
-				pIt := r.Item(paymentKey(id))
-				*paid = pIt.Found() && pIt.Decode(&p) == nil && p.Status == PaymentSucceeded
 			}
 			cancelled, changed, err := o.cancel(version)
 			if err != nil || !changed {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
 )
 
 func (f *fakeCharger) refundCalls() []Refund {
@@ -87,5 +89,47 @@ func TestReconcileSettlesAbandonedPayments(t *testing.T) {
 		if n := reconcile(context.Background(), log, cfg, a.payments, a.charger, now); n != 0 {
 			t.Errorf("cancelled=%v: a second pass settled %d more", cancelled, n)
 		}
+	}
+}
+
+// chargeLandsDuringCancel commits a succeeded payment for the order just
+// before the cancellation's transaction: the charge in flight has read the
+// copy (still open) and commits, while order:cancelled has read the payment
+// (still pending) and commits. Neither saw the other's write.
+type chargeLandsDuringCancel struct {
+	*sidecartest.State
+	t      *testing.T
+	charge Payment
+	done   bool
+}
+
+func (c *chargeLandsDuringCancel) Transact(ctx context.Context, ops ...sidecar.Op) error {
+	for _, op := range ops {
+		if op.Key == orderKey(c.charge.OrderID) && !c.done {
+			c.done = true
+			if err := c.State.Transact(ctx, sidecar.Op{Key: paymentKey(c.charge.OrderID), Value: c.charge}); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	return c.State.Transact(ctx, ops...)
+}
+
+func TestAChargeThatLandsWhileTheOrderIsCancelledIsRefunded(t *testing.T) {
+	fake := sidecartest.NewState()
+	store := &chargeLandsDuringCancel{State: fake, t: t}
+	a := newTestAppOn(t, fake, store)
+	a.settle(orderCreated("o1"))
+	o, _ := a.order("o1")
+	claim := newClaim(o, "buyer", "tok_visa", time.Now())
+	a.putPayment(claim) // a charge in flight
+	store.charge = claim
+	store.charge.Status, store.charge.StripeID = PaymentSucceeded, "ch_9"
+	if got := a.deliver(orderCancelled("o1", 1)); got != "SUCCESS" {
+		t.Fatalf("delivery answered %s, want SUCCESS", got)
+	}
+	refunds := a.charger.refundCalls()
+	if len(refunds) != 1 || refunds[0].ChargeID != "ch_9" {
+		t.Errorf("refunds %+v, want the charge that landed, ch_9, refunded", refunds)
 	}
 }

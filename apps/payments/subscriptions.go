@@ -35,12 +35,13 @@ func handleOrderCreated(payments *paymentStore) sidecar.BatchHandler {
 //
 // A payment that succeeded although the order was cancelled (it expired while
 // the charge was in flight) is refunded here, before the event is
-// acknowledged.
+// acknowledged. The payment is read after the cancellation is committed:
+// a charge in flight commits its payment, then reads the copy (see pay), so
+// whichever of the two commits second sees the other, and refunds.
 func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) sidecar.BatchHandler {
 	return func(ctx context.Context, es []sidecar.Event) []error {
 		errs := make([]error, len(es))
 		ids := make([]string, len(es))
-		paid := make([]bool, len(es))
 		var cs []sidecar.Change
 		var idx []int
 		for i, e := range es {
@@ -53,7 +54,7 @@ func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges char
 				continue
 			}
 			ids[i] = ev.ID
-			cs = append(cs, cancelledCopy(ev.ID, ev.Version, &paid[i]).Outcome(func(err error) error {
+			cs = append(cs, cancelledCopy(ev.ID, ev.Version).Outcome(func(err error) error {
 				if errors.Is(err, ErrOrderNotFound) || errors.Is(err, ErrVersionGap) {
 					// RETRY: order:created (or an event in between) has not
 					// been applied yet; it will be, and this applies after it.
@@ -66,14 +67,35 @@ func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges char
 		for j, err := range payments.outbox.ApplyAll(ctx, cs) {
 			errs[idx[j]] = err
 		}
+		// SUCCESS: cancelled now, or already at this version or later (a
+		// redelivery), once a payment that got through is refunded (RETRY
+		// while Stripe or the store cannot be reached).
+		var cancelled []int
+		keys := []string{}
 		for i := range es {
-			// SUCCESS: cancelled now, or already at this version or later (a
-			// redelivery), once a payment that got through is refunded
-			// (RETRY while Stripe or the store cannot be reached).
-			if errs[i] == nil && paid[i] {
+			if errs[i] == nil && ids[i] != "" {
+				cancelled = append(cancelled, i)
+				keys = append(keys, paymentKey(ids[i]))
+			}
+		}
+		if len(keys) == 0 {
+			return errs
+		}
+		items, err := payments.state.GetBulk(ctx, keys)
+		for j, i := range cancelled {
+			switch {
+			case err != nil:
+				errs[i] = err
+			case paidFor(items[j]):
 				errs[i] = refundPaid(ctx, log, payments, charges, ids[i])
 			}
 		}
 		return errs
 	}
+}
+
+// paidFor reports whether it holds a succeeded payment.
+func paidFor(it sidecar.Item) bool {
+	var p Payment
+	return it.Found() && it.Decode(&p) == nil && p.Status == PaymentSucceeded
 }

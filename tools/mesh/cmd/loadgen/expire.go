@@ -45,6 +45,10 @@ type expireResult struct {
 	memory      memorySample
 	unexpired   int
 	checkedLate time.Duration
+	// shown is how long after its deadline each sampled order showed
+	// cancelled to its buyer (GET /api/orders/:id); unseen never did.
+	shown  crowd.Series
+	unseen int
 }
 
 // runExpire places n orders spread evenly over spread and leaves them unpaid;
@@ -86,6 +90,7 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var failed atomic.Int64
+	var watchers sync.WaitGroup
 	tick := time.NewTicker(max(interval, time.Microsecond))
 	for i, id := range ids {
 		<-tick.C
@@ -105,6 +110,18 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 			mu.Lock()
 			orders = append(orders, placed{b, created.ID, created.ExpiresAt})
 			mu.Unlock()
+			if o.sample > 0 && i%o.sample == 0 {
+				watchers.Go(func() {
+					d, ok := watchCancelled(ctx, b, created.ID, created.ExpiresAt)
+					mu.Lock()
+					defer mu.Unlock()
+					if ok {
+						r.shown = append(r.shown, d)
+					} else {
+						r.unseen++
+					}
+				})
+			}
 		}()
 	}
 	tick.Stop()
@@ -146,7 +163,26 @@ func runExpire(ctx context.Context, o options) (*expireResult, error) {
 		}
 	}
 	r.checkedLate = time.Since(checkStart)
+	watchers.Wait()
 	return r, nil
+}
+
+// watchCancelled waits for the order's deadline, then polls the order as its
+// buyer until it shows cancelled, and returns how long after the deadline
+// that was.
+func watchCancelled(ctx context.Context, b *crowd.Shopper, orderID string, deadline time.Time) (time.Duration, bool) {
+	select {
+	case <-time.After(time.Until(deadline)):
+	case <-ctx.Done():
+		return 0, false
+	}
+	for limit := deadline.Add(time.Minute); time.Now().Before(limit) && ctx.Err() == nil; time.Sleep(crowd.WatchEvery) {
+		var got struct{ Status string }
+		if status, _, err := b.Call(ctx, "GET", "/api/orders/"+orderID, nil, &got); err == nil && status == http.StatusOK && got.Status == "cancelled" {
+			return time.Since(deadline), true
+		}
+	}
+	return 0, false
 }
 
 func (r *expireResult) markdown(o options) string {
@@ -161,6 +197,10 @@ func (r *expireResult) markdown(o options) string {
 		fmt.Fprintf(&b, "| **lateness after the deadline p50 / p90 / p99 / max** | **%.0f / %.0f / %.0f / %.0f ms** |\n", r.after.P50, r.after.P90, r.after.P99, r.after.Max)
 	} else {
 		fmt.Fprintf(&b, "| lateness (includes %d earlier expirations: use a fresh mesh) p50 / p99 / max | %.0f / %.0f / %.0f ms |\n", r.before.Count, r.after.P50, r.after.P99, r.after.Max)
+	}
+	if len(r.shown)+r.unseen > 0 {
+		fmt.Fprintf(&b, "| **order shows cancelled to its buyer, after its deadline** (every %dth order, polled every %v) p50 / p90 / p99 / max | **%s / %s / %s / %s** (%d sampled, %d never seen) |\n",
+			o.sample, crowd.WatchEvery, ms(r.shown.Pct(.5)), ms(r.shown.Pct(.9)), ms(r.shown.Pct(.99)), ms(r.shown.Pct(1)), len(r.shown), r.unseen)
 	}
 	fmt.Fprintf(&b, "| orders not cancelled afterwards | %d |\n", r.unexpired)
 	fmt.Fprintf(&b, "| peak memory while waiting, apps + sidecars: PSS / RSS sum | %.0f MiB / %.0f MiB |\n", r.memory.AppsAndSidecarsPSS, r.memory.AppsAndSidecars)

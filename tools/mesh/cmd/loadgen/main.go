@@ -88,7 +88,7 @@ func run(args []string) error {
 	fs.IntVar(&o.buyers, "buyers", 20, "concurrent buyers, each on distinct tickets")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long buyers order (at most)")
 	fs.IntVar(&o.tickets, "tickets", 4000, "tickets listed before the run (the run stops when they are all ordered)")
-	fs.IntVar(&o.sample, "sample", 10, "watch every Nth order until its ticket shows it reserved (0: none)")
+	fs.IntVar(&o.sample, "sample", 10, "watch every Nth order: until its ticket shows it reserved (distinct), or shows cancelled after its deadline (expire); 0: none")
 	fs.StringVar(&o.out, "out", "", "also write the report (Markdown) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
