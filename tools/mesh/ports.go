@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 )
@@ -39,7 +40,19 @@ func DefaultPorts() Ports {
 	}
 }
 
-// FreePorts returns n distinct ports that were free a moment ago.
+// The range FreePorts picks from: below Linux's default ephemeral range
+// (32768-60999), from which the kernel gives ports to outgoing connections.
+// A port the kernel gave us for ":0" is in that range, and any connection the
+// mesh makes meanwhile (to NATS, to PostgreSQL) can take it before its process
+// listens on it (seen: "bind: address already in use" for a sidecar's gRPC
+// port). Nothing but an explicit bind takes a port below it.
+const (
+	freePortsFrom = 20000
+	freePortsTo   = 32767
+)
+
+// FreePorts returns n distinct ports that were free a moment ago, outside the
+// ephemeral range.
 func FreePorts(n int) ([]int, error) {
 	ls := make([]net.Listener, 0, n)
 	defer func() {
@@ -48,13 +61,17 @@ func FreePorts(n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("no %d free ports between %d and %d", n, freePortsFrom, freePortsTo)
+		}
+		p := freePortsFrom + rand.IntN(freePortsTo-freePortsFrom+1)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			return nil, err
+			continue // taken (or held by us already)
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	return ports, nil
 }

@@ -40,3 +40,17 @@ func TestTheFixedPortsAreBelowTheEphemeralRange(t *testing.T) {
 		}
 	}
 }
+
+func TestFreePortsAreOutsideTheEphemeralRange(t *testing.T) {
+	ports, err := FreePorts(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p >= ephemeralStart || p < freePortsFrom || seen[p] {
+			t.Errorf("free port %d: want distinct ports in %d-%d", p, freePortsFrom, ephemeralStart-1)
+		}
+		seen[p] = true
+	}
+}
