@@ -68,6 +68,7 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	mem := startMemorySampler(runCtx, 500*time.Millisecond)
+	paced := pace(runCtx, o.rate, o.buyers)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, b := range buyers {
@@ -75,6 +76,13 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
+				if paced != nil {
+					select {
+					case <-paced:
+					case <-runCtx.Done():
+						return
+					}
+				}
 				i := int(next.Add(1)) - 1
 				if i >= len(ids) {
 					return
@@ -116,6 +124,37 @@ func runDistinct(ctx context.Context, o options) (*result, error) {
 	watchers.Wait()
 	r.memory = mem.wait()
 	return r, nil
+}
+
+// pace hands out perSecond tokens a second until ctx ends, nil when
+// perSecond is 0 (no pacing). At most burst tokens wait unclaimed, so buyers
+// that fell behind catch up by that many orders, not by a flood.
+func pace(ctx context.Context, perSecond float64, burst int) <-chan struct{} {
+	if perSecond <= 0 {
+		return nil
+	}
+	tokens := make(chan struct{}, burst)
+	go func() {
+		start := time.Now()
+		interval := time.Duration(float64(time.Second) / perSecond)
+		t := time.NewTicker(min(interval, time.Millisecond))
+		defer t.Stop()
+		handed := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				for due := int(now.Sub(start) / interval); handed < due; handed++ {
+					select {
+					case tokens <- struct{}{}:
+					default: // every buyer is busy: this order is skipped, not queued
+					}
+				}
+			}
+		}
+	}()
+	return tokens
 }
 
 // watchReservation polls the ticket until it carries the order, and returns

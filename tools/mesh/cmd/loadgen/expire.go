@@ -205,6 +205,6 @@ func (r *expireResult) markdown(o options) string {
 	fmt.Fprintf(&b, "| orders not cancelled afterwards | %d |\n", r.unexpired)
 	fmt.Fprintf(&b, "| peak memory while waiting, apps + sidecars: PSS / RSS sum | %.0f MiB / %.0f MiB |\n", r.memory.AppsAndSidecarsPSS, r.memory.AppsAndSidecars)
 	fmt.Fprintf(&b, "| peak RSS while waiting, scheduler | %.0f MiB |\n", r.memory.PerProcess["scheduler"])
-	fmt.Fprintf(&b, "| peak RSS while waiting, all daprd | %.0f MiB |\n", r.memory.PerProcess["daprd (all)"])
+	fmt.Fprintf(&b, "| peak RSS while waiting, all daprd | %.0f MiB |\n", r.memory.Sidecars)
 	return b.String()
 }

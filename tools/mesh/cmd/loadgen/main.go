@@ -58,6 +58,7 @@ type options struct {
 	duration         time.Duration
 	tickets          int
 	sample           int
+	rate             float64
 	out              string
 }
 
@@ -89,6 +90,7 @@ func run(args []string) error {
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long buyers order (at most)")
 	fs.IntVar(&o.tickets, "tickets", 4000, "tickets listed before the run (the run stops when they are all ordered)")
 	fs.IntVar(&o.sample, "sample", 10, "watch every Nth order: until its ticket shows it reserved (distinct), or shows cancelled after its deadline (expire); 0: none")
+	fs.Float64Var(&o.rate, "rate", 0, "distinct: orders per second in all, paced across the buyers (0: each buyer as fast as it can)")
 	fs.StringVar(&o.out, "out", "", "also write the report (Markdown) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

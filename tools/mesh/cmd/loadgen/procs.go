@@ -21,6 +21,7 @@ import (
 type memorySample struct {
 	AppsAndSidecars    float64 // RSS
 	AppsAndSidecarsPSS float64
+	Sidecars           float64            // RSS of every daprd, summed
 	Infrastructure     float64            // RSS
 	PerProcess         map[string]float64 // peak RSS by process name
 	CPU                map[string]float64 // CPU seconds by process name, over the window
@@ -76,7 +77,7 @@ func (m *memorySampler) wait() memorySample {
 }
 
 func (m *memorySampler) sample() {
-	var apps, appsPSS, infra float64
+	var apps, appsPSS, infra, sidecars float64
 	per := map[string]float64{}
 	cpu := map[int]float64{}
 	names := map[int]string{}
@@ -92,6 +93,7 @@ func (m *memorySampler) sample() {
 		case strings.Contains(exe, "/.mesh/bin/"), name == "daprd":
 			if name == "daprd" {
 				name = "daprd-" + appID(cmdline(d))
+				sidecars += rss
 			}
 			apps += rss
 			appsPSS += kibField(filepath.Join(d, "smaps_rollup"), "Pss:") / 1024
@@ -119,6 +121,7 @@ func (m *memorySampler) sample() {
 	m.peak.AppsAndSidecars = max(m.peak.AppsAndSidecars, apps)
 	m.peak.AppsAndSidecarsPSS = max(m.peak.AppsAndSidecarsPSS, appsPSS)
 	m.peak.Infrastructure = max(m.peak.Infrastructure, infra)
+	m.peak.Sidecars = max(m.peak.Sidecars, sidecars)
 	for k, v := range per {
 		m.peak.PerProcess[k] = max(m.peak.PerProcess[k], v)
 	}

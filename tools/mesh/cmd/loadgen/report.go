@@ -13,8 +13,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 func (r *result) markdown(o options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Load: %d buyers ordering distinct tickets\n\n", o.buyers)
-	fmt.Fprintf(&b, "Run: `go run ./tools/mesh/cmd/loadgen -url %s -buyers %d -duration %s -tickets %d`, %s, %d tickets listed beforehand.\n\n",
-		o.url, o.buyers, o.duration, o.tickets, time.Now().UTC().Format(time.RFC3339), r.listed)
+	fmt.Fprintf(&b, "Run: `%s`, %s, %d tickets listed beforehand", o.command, time.Now().UTC().Format(time.RFC3339), r.listed)
+	if o.rate > 0 {
+		fmt.Fprintf(&b, "; paced at %.0f orders/s in all (an order due while every buyer is busy is skipped)", o.rate)
+	}
+	fmt.Fprintf(&b, ".\n\n")
 	rate := float64(r.orders.count()) / r.elapsed.Seconds()
 	fmt.Fprintf(&b, "| measure | value |\n|---|---|\n")
 	fmt.Fprintf(&b, "| orders placed (201) | %d in %.1f s |\n", r.orders.count(), r.elapsed.Seconds())
