@@ -38,7 +38,7 @@ func TestOrderExpiresWhenExpirationWasDownAcrossItsDeadline(t *testing.T) {
 	tk := listedAndKnown(t, seller)
 	var o order
 	buyer.do("POST", "/api/orders", map[string]string{"ticketId": tk.ID}).want(t, 201).json(t, &o)
-	waitConsumed(t, 20*time.Second, "expiration-order-created") // the reminder is registered
+	waitHandled(t, 20*time.Second, "order:created", []string{o.ID}, "expiration-order-created") // the reminder is registered
 
 	// The whole expiration service goes away: app and sidecar.
 	the.Proc("expiration").Kill()

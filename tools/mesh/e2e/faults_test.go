@@ -18,7 +18,7 @@ func TestKilledServiceCatchesUpWithNoLostOrDoubledEffect(t *testing.T) {
 			for i := range tickets {
 				tickets[i] = listTicket(t, seller, "Kill "+victim, 10)
 			}
-			waitConsumed(t, 20*time.Second, ticketConsumers...)
+			waitHandled(t, 20*time.Second, "ticket:created", ticketIDs(tickets), ticketConsumers...)
 
 			the.Proc(victim).Kill()
 			orders := make([]order, n)
@@ -59,7 +59,7 @@ func TestTwoReplicasOfOrdersShareTheEvents(t *testing.T) {
 	for i := range tickets {
 		tickets[i] = listTicket(t, seller, "Replicated", 5)
 	}
-	waitConsumed(t, 30*time.Second, ticketConsumers...)
+	waitHandled(t, 30*time.Second, "ticket:created", ticketIDs(tickets), ticketConsumers...)
 	a, b := handled(t, "orders")-before[0], handled(t, replica)-before[1]
 	if a+b < n {
 		t.Fatalf("the replicas handled %d + %d ticket:created deliveries, want at least %d", a, b, n)

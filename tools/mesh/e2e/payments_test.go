@@ -18,10 +18,10 @@ func placedOrder(t testing.TB, price float64) (*user, order) {
 	t.Helper()
 	seller, buyer := signedUp(t), signedUp(t)
 	tk := listTicket(t, seller, "Paid show", price)
-	waitConsumed(t, 20*time.Second, ticketConsumers...)
+	waitHandled(t, 20*time.Second, "ticket:created", []string{tk.ID}, ticketConsumers...)
 	var o order
 	buyer.do("POST", "/api/orders", map[string]string{"ticketId": tk.ID}).want(t, 201).json(t, &o)
-	waitConsumed(t, 20*time.Second, "payments-order-created")
+	waitHandled(t, 20*time.Second, "order:created", []string{o.ID}, "payments-order-created")
 	return buyer, o
 }
 
@@ -58,7 +58,7 @@ func TestPaidOrderCompletesAndIsChargedOnce(t *testing.T) {
 	}
 	// A paid order never expires: well past the window it is still complete.
 	eventually(t, time.Until(o.ExpiresAt)+5*time.Second, "the deadline to pass", func() bool { return time.Now().After(o.ExpiresAt.Add(3 * time.Second)) })
-	waitConsumed(t, 20*time.Second, "orders-expiration-complete")
+	waitHandled(t, 20*time.Second, "expiration:complete", []string{o.ID}, "orders-expiration-complete")
 	waitStatus(t, buyer, o.ID, "complete", time.Second)
 }
 
@@ -100,7 +100,7 @@ func TestPaymentsThatMustBeRefused(t *testing.T) {
 		t.Errorf("missing fields: %v, want a message for token and orderId", msgs)
 	}
 	buyer.do("DELETE", "/api/orders/"+o.ID, nil).want(t, 204)
-	waitConsumed(t, 20*time.Second, "payments-order-cancelled")
+	waitHandled(t, 20*time.Second, "order:cancelled", []string{o.ID}, "payments-order-cancelled")
 	msgs = buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 400).errorMessages(t)
 	if msgs[""] != "Cannot pay for an cancelled order" {
 		t.Errorf("paying a cancelled order: %v", msgs)

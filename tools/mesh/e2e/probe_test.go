@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,6 +57,30 @@ func publishRaw(t testing.TB, topic string, data []byte) {
 	if err := the.PublishRaw(ctx, topic, ce); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitHandled waits until an event about each of ids is on topic's stream
+// (an app publishes from its outbox after it answers, so the event may not be
+// there yet when the request returns), then until the named consumers have
+// handled everything on their topics.
+func waitHandled(t testing.TB, within time.Duration, topic string, ids []string, consumers ...string) {
+	t.Helper()
+	eventually(t, within, topic+" published for "+strings.Join(ids, ", "), func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		msgs, err := the.Published(ctx, topic)
+		if err != nil {
+			t.Logf("reading %s: %v", topic, err)
+			return false
+		}
+		for _, id := range ids {
+			if !slices.ContainsFunc(msgs, func(m []byte) bool { return bytes.Contains(m, []byte(id)) }) {
+				return false
+			}
+		}
+		return true
+	})
+	waitConsumed(t, within, consumers...)
 }
 
 // countOnStream counts the messages published on topic, as the broker keeps

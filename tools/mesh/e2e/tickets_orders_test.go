@@ -31,6 +31,14 @@ type order struct {
 // the consumers that must have caught up before orders knows a new ticket
 var ticketConsumers = []string{"orders-ticket-created", "orders-ticket-updated"}
 
+func ticketIDs(tickets []ticket) []string {
+	ids := make([]string, len(tickets))
+	for i, tk := range tickets {
+		ids[i] = tk.ID
+	}
+	return ids
+}
+
 func listTicket(t testing.TB, seller *user, title string, price float64) ticket {
 	t.Helper()
 	var tk ticket
@@ -42,7 +50,7 @@ func listTicket(t testing.TB, seller *user, title string, price float64) ticket 
 func listedAndKnown(t testing.TB, seller *user) ticket {
 	t.Helper()
 	tk := listTicket(t, seller, "Concert "+uniqueEmail("t"), 25.5)
-	waitConsumed(t, 20*time.Second, ticketConsumers...)
+	waitHandled(t, 20*time.Second, "ticket:created", []string{tk.ID}, ticketConsumers...)
 	return tk
 }
 
@@ -59,7 +67,7 @@ func TestListOrderCancelFlow(t *testing.T) {
 	if tk.Version != 0 || tk.UserID != seller.id || tk.Title != "Concert" || tk.Price != 25.5 || tk.OrderID != "" {
 		t.Fatalf("created ticket %+v", tk)
 	}
-	waitConsumed(t, 20*time.Second, ticketConsumers...)
+	waitHandled(t, 20*time.Second, "ticket:created", []string{tk.ID}, ticketConsumers...)
 
 	var o order
 	buyer.do("POST", "/api/orders", map[string]string{"ticketId": tk.ID}).want(t, 201).json(t, &o)
@@ -121,7 +129,7 @@ func TestTicketsAreValidatedAndOwned(t *testing.T) {
 		t.Errorf("updated %+v, want version 1 with the new title and price", upd)
 	}
 	// orders applies the update in version order.
-	waitConsumed(t, 20*time.Second, ticketConsumers...)
+	waitHandled(t, 20*time.Second, "ticket:updated", []string{tk.ID}, ticketConsumers...)
 	buyer := signedUp(t)
 	var o order
 	buyer.do("POST", "/api/orders", map[string]string{"ticketId": tk.ID}).want(t, 201).json(t, &o)
