@@ -15,6 +15,7 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -39,7 +40,7 @@ func newFuzzServer(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	cfg := config{BcryptCost: 4, SessionTTL: time.Hour}
-	users := newUserStore(sidecartest.NewState())
+	users := newUserStore(store.New(sidecartest.NewState(), &sidecartest.Publisher{}, slog.New(slog.DiscardHandler)))
 	u, err := fuzzExistingUser()
 	if err != nil {
 		t.Fatal(err)

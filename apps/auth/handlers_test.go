@@ -12,6 +12,7 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 type harness struct {
@@ -36,7 +37,7 @@ func newHarness(t *testing.T, cfg config) *harness {
 	if cfg.AccountBurst != 0 {
 		limits = newLimits(1000, 1000, cfg.AccountRate, cfg.AccountBurst)
 	}
-	return &harness{h: newServer(log, cfg, keys, newUserStore(sidecartest.NewState()), limits), keys: keys}
+	return &harness{h: newServer(log, cfg, keys, newUserStore(store.New(sidecartest.NewState(), &sidecartest.Publisher{}, slog.New(slog.DiscardHandler))), limits), keys: keys}
 }
 
 func (h *harness) post(t *testing.T, path, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {

@@ -18,7 +18,7 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	env := service.NewEnv(getenv)
 	c := config{
-		Base:            env.Base("3000"),
+		Base:            env.Base("client", "3000"),
 		CallTimeout:     env.Duration("CLIENT_CALL_TIMEOUT", "3s"),
 		PageSize:        env.Int("TICKETS_PER_PAGE", "20"),
 		CatchUpWait:     env.Duration("CLIENT_CATCH_UP_WAIT", "5s"),

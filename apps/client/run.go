@@ -3,30 +3,26 @@ package main
 import (
 	"context"
 	"io"
-	"os/signal"
-	"syscall"
+	"net/http"
 
 	"github.com/tixmesh/ticketing/apps/pkg/service"
 )
 
-// run reads top to bottom like a checklist: signals, config, logger, views,
-// the sidecar's services, server. It does not wait for the sidecar: /readyz
-// says when it is there, and a page whose service does not answer says which.
+// run lists what the client adds to every service's start-up (service.Run):
+// its views, the services it reads through its sidecar, its routes. It does
+// not wait for the sidecar: /readyz says when it is there, and a page whose
+// service does not answer says which.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	log := service.NewLogger(stdout, cfg.LogFormat, cfg.LogLevel, "client")
-
-	v, err := newViews(log, cfg.StripePublicKey)
-	if err != nil {
-		return err
-	}
-	svc := newServices("http://"+cfg.DaprHTTPAddr, cfg.CallTimeout)
-	h := newServer(log, cfg, v, svc)
-	return service.Serve(ctx, log, cfg.Addr, h)
+	return service.Run(ctx, stdout, cfg.Base, func(app *service.App) (http.Handler, error) {
+		v, err := newViews(app.Log, cfg.StripePublicKey)
+		if err != nil {
+			return nil, err
+		}
+		svc := newServices("http://"+cfg.DaprHTTPAddr, cfg.CallTimeout)
+		return newServer(app.Log, cfg, v, svc), nil
+	})
 }

@@ -10,10 +10,7 @@ import (
 // config is every setting expiration reads from its environment.
 type config struct {
 	service.Base
-	StateStore    string        // STATE_STORE: expiration's own store (also the actor state store)
-	PubSub        string        // PUBSUB: the pub/sub component to publish through
 	RetryDelay    time.Duration // REMINDER_RETRY_DELAY: when a firing cannot be saved, try again this much later
-	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
 	SweepInterval time.Duration // SWEEP_INTERVAL: how often overdue schedules are looked for (lost reminders)
 	SweepGrace    time.Duration // SWEEP_GRACE: how far past its end a slot counts as overdue
 	SlotWidth     time.Duration // EXPIRATION_SLOT: the span of deadlines one slot actor (one reminder) fires
@@ -22,11 +19,8 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	env := service.NewEnv(getenv)
 	c := config{
-		Base:          env.Base("3005"),
-		StateStore:    env.String("STATE_STORE", "expiration-store"),
-		PubSub:        env.String("PUBSUB", "pubsub"),
+		Base:          env.Base("expiration", "3005"),
 		RetryDelay:    env.Duration("REMINDER_RETRY_DELAY", "5s"),
-		RelayInterval: env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
 		SweepInterval: env.Duration("SWEEP_INTERVAL", "5s"),
 		SweepGrace:    env.Duration("SWEEP_GRACE", "5s"),
 		SlotWidth:     env.Duration("EXPIRATION_SLOT", "1s"),

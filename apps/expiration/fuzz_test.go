@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // The fuzz targets drive the real server (newServer) over a fresh in-memory
@@ -48,7 +50,7 @@ func newFuzzServer(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newScheduler(log, state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log), fuzzReminders{}, cfg)
+	s := newScheduler(log, store.New(state, &sidecartest.Publisher{}, log), fuzzReminders{}, cfg)
 	return newServer(log, cfg, s)
 }
 
@@ -71,7 +73,7 @@ func fuzzDeliver[T any](t *testing.T, h http.Handler, topic events.Topic, body [
 	if resp.Status != "SUCCESS" && resp.Status != "DROP" {
 		t.Fatalf("delivery %q: answer %q, want SUCCESS or DROP", body, w.Body)
 	}
-	var e sidecar.Event
+	var e delivery.Event
 	decodes := json.Unmarshal(body, &e) == nil && json.Unmarshal(e.Data, new(T)) == nil
 	if !decodes && resp.Status != "DROP" {
 		t.Fatalf("undecodable delivery %q answered %s, want DROP", body, resp.Status)

@@ -1,8 +1,9 @@
 // Command expiration is the boring hero: when an order is created it schedules
-// the order's deadline as a Dapr actor reminder (one actor per order); when the
-// reminder fires before the order was cancelled, it publishes
-// expiration:complete so that orders cancels the order and tickets releases
-// the ticket. Reminders live in the Dapr scheduler, so they outlive this app.
+// the order's deadline with a Dapr actor reminder (one ExpirationSlot actor and
+// reminder per second of deadlines, see expiration.go); when an order's
+// deadline passes before it was cancelled, it publishes expiration:complete so
+// that orders cancels the order and tickets releases the ticket. Reminders
+// live in the Dapr scheduler, so they outlive this app.
 package main
 
 import (

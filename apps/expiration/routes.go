@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
@@ -22,10 +23,11 @@ func newServer(log *slog.Logger, cfg config, s *scheduler) http.Handler {
 	})
 
 	// Subscriptions (declared in components/subscriptions).
-	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, s.onOrdersCreated)).Methods(http.MethodPost)
-	r.Handle(events.OrderCancelled.Route(), sidecar.Deliveries(log, s.onOrdersCancelled)).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), delivery.Deliveries(log, s.onOrdersCreated)).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), delivery.Deliveries(log, s.onOrdersCancelled)).Methods(http.MethodPost)
 
-	// The actor protocol: one OrderExpiration actor per order.
+	// The actor protocol: an ExpirationSlot actor per second of deadlines,
+	// and an OrderExpiration actor for an order that needs its own reminder.
 	r.Handle("/dapr/config", handleActorConfig()).Methods(http.MethodGet)
 	r.Handle("/actors/{type}/{id}/method/remind/{name}", handleReminder(log, s)).Methods(http.MethodPut)
 	r.Handle("/actors/{type}/{id}", handleDeactivate()).Methods(http.MethodDelete)

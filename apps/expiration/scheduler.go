@@ -9,16 +9,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // scheduler is expiration's behaviour: schedule on order:created, forget on
 // order:cancelled, publish expiration:complete at each order's deadline.
 type scheduler struct {
 	log        *slog.Logger
-	state      sidecar.State
-	outbox     *sidecar.Outbox
+	db         *store.Store
 	reminders  reminders
 	retryDelay time.Duration
 	slotWidth  time.Duration
@@ -33,9 +34,9 @@ type scheduler struct {
 	reminded map[string]time.Time
 }
 
-func newScheduler(log *slog.Logger, state sidecar.State, outbox *sidecar.Outbox, rem reminders, cfg config) *scheduler {
+func newScheduler(log *slog.Logger, db *store.Store, rem reminders, cfg config) *scheduler {
 	return &scheduler{
-		log: log, state: state, outbox: outbox, reminders: rem,
+		log: log, db: db, reminders: rem,
 		retryDelay: cfg.RetryDelay, slotWidth: cfg.SlotWidth,
 		lateness: newLatenessStats(), now: time.Now, wait: waitUntil,
 		reminded: map[string]time.Time{},
@@ -74,15 +75,15 @@ type deadline struct {
 // SUCCESS once scheduled (or nothing to do: a duplicate, a cancelled or fired
 // order); RETRY if the sidecar or store failed; DROP a payload that does not
 // decode.
-func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []error {
+func (s *scheduler) onOrdersCreated(ctx context.Context, es []delivery.Event) []error {
 	errs := make([]error, len(es))
 	bySlot := map[string][]int{}
 	var slotIDs []string
 	dls := make([]deadline, len(es))
 	for i, e := range es {
-		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+		ev, err := delivery.DecodeData[events.OrderCreatedEvent](e)
 		if err == nil && (ev.ID == "" || ev.ExpiresAt.IsZero()) {
-			err = sidecar.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
+			err = delivery.Drop(fmt.Errorf("order:created %s without id or expiresAt", e.ID))
 		}
 		if err != nil {
 			errs[i] = err
@@ -96,8 +97,7 @@ func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []e
 		bySlot[id] = append(bySlot[id], i)
 	}
 	slices.Sort(slotIDs)
-	cs := make([]sidecar.Change, len(slotIDs))
-	waiting := make([][]deadline, len(slotIDs))
+	cs := make([]store.Change[[]deadline], len(slotIDs))
 	for j, id := range slotIDs {
 		var group []deadline
 		seen := map[string]bool{}
@@ -107,9 +107,11 @@ func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []e
 				group = append(group, dls[i])
 			}
 		}
-		cs[j] = s.scheduleSlot(id, group, &waiting[j])
+		cs[j] = s.scheduleSlot(id, group)
+		cs[j].Trace = es[bySlot[id][0]].TraceParent
 	}
-	for j, err := range s.outbox.ApplyAll(ctx, cs) {
+	waiting, errs2 := store.ApplyAll(ctx, s.db, cs)
+	for j, err := range errs2 {
 		if err == nil {
 			err = s.remind(ctx, slotIDs[j], waiting[j])
 		}
@@ -123,23 +125,23 @@ func (s *scheduler) onOrdersCreated(ctx context.Context, es []sidecar.Event) []e
 // scheduleSlot is the Change that records the deadlines of a slot's orders
 // and adds them to the slot, unless expiration knows an order already: a
 // duplicate, an order cancelled before its creation reached us, or a late
-// redelivery after firing. waiting is set to the orders still waiting for
-// their deadline, new or not, which remind gives a reminder.
-func (s *scheduler) scheduleSlot(id string, group []deadline, waiting *[]deadline) sidecar.Change {
+// redelivery after firing. Its result is the orders still waiting for their
+// deadline, new or not, which remind gives a reminder.
+func (s *scheduler) scheduleSlot(id string, group []deadline) store.Change[[]deadline] {
 	keys := []string{slotKey(id)}
 	for _, d := range group {
 		keys = append(keys, scheduleKey(d.orderID))
 	}
-	return sidecar.Change{
+	return store.Change[[]deadline]{
 		Keys: keys,
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
-			*waiting = (*waiting)[:0]
+		Decide: func(r store.Read) ([]deadline, store.Effect, error) {
+			var waiting []deadline
 			slIt := r.Item(slotKey(id))
 			_, start := slotOf(group[0].at, s.slotWidth)
 			sl := slot{Kind: slotKind, ID: id, Start: start}
 			if slIt.Found() {
 				if err := slIt.Decode(&sl); err != nil {
-					return sidecar.Effect{}, err
+					return nil, store.Effect{}, err
 				}
 			}
 			var ops []sidecar.Op
@@ -148,7 +150,7 @@ func (s *scheduler) scheduleSlot(id string, group []deadline, waiting *[]deadlin
 				if it := r.Item(scheduleKey(d.orderID)); it.Found() {
 					var sc schedule
 					if err := it.Decode(&sc); err != nil {
-						return sidecar.Effect{}, err
+						return nil, store.Effect{}, err
 					}
 					if sc.Status != statusScheduled {
 						continue // cancelled first, or fired: nothing to schedule
@@ -156,16 +158,16 @@ func (s *scheduler) scheduleSlot(id string, group []deadline, waiting *[]deadlin
 				} else {
 					ops = append(ops, writeOp(schedule{OrderID: d.orderID, ExpiresAt: d.at, Status: statusScheduled, Slot: id}, ""))
 				}
-				*waiting = append(*waiting, d)
+				waiting = append(waiting, d)
 				var added bool
 				if sl, added = sl.with(d.orderID); added {
 					grew = true
 				}
 			}
 			if grew {
-				ops = append(ops, sidecar.Put(slIt, sl))
+				ops = append(ops, store.Put(slIt, sl))
 			}
-			return sidecar.Effect{Ops: ops}, nil
+			return waiting, store.Effect{Ops: ops}, nil
 		},
 	}
 }
@@ -221,14 +223,14 @@ func (s *scheduler) remindSlot(ctx context.Context, id string, start time.Time) 
 // its own, if it had one, fires and finds nothing to do.
 // SUCCESS once forgotten; RETRY if the sidecar or store failed; DROP a payload
 // that does not decode.
-func (s *scheduler) onOrdersCancelled(ctx context.Context, es []sidecar.Event) []error {
-	return sidecar.Changes(s.outbox, func(e sidecar.Event) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+func (s *scheduler) onOrdersCancelled(ctx context.Context, es []delivery.Event) []error {
+	return delivery.Apply(s.db, func(e delivery.Event) (store.Change[struct{}], error) {
+		ev, err := delivery.DecodeData[events.OrderCancelledEvent](e)
 		if err != nil {
-			return sidecar.Change{}, err
+			return store.Change[struct{}]{}, err
 		}
 		if ev.ID == "" {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
+			return store.Change[struct{}]{}, delivery.Drop(fmt.Errorf("order:cancelled %s without id", e.ID))
 		}
 		return cancelChange(ev.ID), nil
 	})(ctx, es)
@@ -236,49 +238,50 @@ func (s *scheduler) onOrdersCancelled(ctx context.Context, es []sidecar.Event) [
 
 // cancelChange is the Change that marks an order's deadline cancelled, unless
 // it is final already.
-func cancelChange(orderID string) sidecar.Change {
-	return sidecar.Change{
+func cancelChange(orderID string) store.Change[struct{}] {
+	return store.Change[struct{}]{
 		Keys: []string{scheduleKey(orderID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (struct{}, store.Effect, error) {
 			it := r.Item(scheduleKey(orderID))
 			sc := schedule{OrderID: orderID}
 			if it.Found() {
 				if err := it.Decode(&sc); err != nil {
-					return sidecar.Effect{}, err
+					return struct{}{}, store.Effect{}, err
 				}
 				if sc.final() {
-					return sidecar.Effect{}, nil
+					return struct{}{}, store.Effect{}, nil
 				}
 			}
 			sc.Status = statusCancelled
-			return sidecar.Effect{Ops: []sidecar.Op{writeOp(sc, it.ETag)}}, nil
+			return struct{}{}, store.Effect{Ops: []sidecar.Op{writeOp(sc, it.ETag)}}, nil
 		},
 	}
 }
 
+// notFired is fireChange's result for an order that was final already.
+const notFired time.Duration = -1
+
 // fireChange is the Change that marks an order fired and publishes
 // expiration:complete, in one commit: the event cannot be lost, nor published
 // without the mark. A final order is left alone (cancelled first, or a
-// repeated firing). late is set to how late the firing is.
-func (s *scheduler) fireChange(orderID string, late *time.Duration) sidecar.Change {
-	return sidecar.Change{
+// repeated firing). Its result is how late the firing is (notFired if none).
+func (s *scheduler) fireChange(orderID string) store.Change[time.Duration] {
+	return store.Change[time.Duration]{
 		Keys: []string{scheduleKey(orderID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
-			*late = -1
+		Decide: func(r store.Read) (time.Duration, store.Effect, error) {
 			it := r.Item(scheduleKey(orderID))
 			now := s.now()
 			sc := schedule{OrderID: orderID, ExpiresAt: now}
 			if it.Found() {
 				if err := it.Decode(&sc); err != nil {
-					return sidecar.Effect{}, err
+					return notFired, store.Effect{}, err
 				}
 				if sc.final() {
-					return sidecar.Effect{}, nil
+					return notFired, store.Effect{}, nil
 				}
 			} // else the reminder fired before order:created was applied: fire all the same
-			*late = now.Sub(sc.ExpiresAt)
 			sc.Status, sc.FiredAt = statusFired, now
-			return sidecar.Effect{
+			return now.Sub(sc.ExpiresAt), store.Effect{
 				Ops:    []sidecar.Op{writeOp(sc, it.ETag)},
 				Events: []events.Message{events.ExpirationCompleteEvent{OrderID: orderID}.Message()},
 			}, nil
@@ -290,19 +293,19 @@ func (s *scheduler) fireChange(orderID string, late *time.Duration) sidecar.Chan
 // order whose firing could not be saved is retried later by a reminder of its
 // own. It fails only if that could not be registered either.
 func (s *scheduler) fireAll(ctx context.Context, orderIDs []string) error {
-	lates := make([]time.Duration, len(orderIDs))
-	cs := make([]sidecar.Change, len(orderIDs))
+	cs := make([]store.Change[time.Duration], len(orderIDs))
 	for i, id := range orderIDs {
-		cs[i] = s.fireChange(id, &lates[i])
+		cs[i] = s.fireChange(id)
 	}
 	var failed []error
-	for i, err := range s.outbox.ApplyAll(ctx, cs) {
+	lates, errs := store.ApplyAll(ctx, s.db, cs)
+	for i, err := range errs {
 		switch {
 		case err != nil:
 			if rerr := s.retryLater(ctx, orderIDs[i], err); rerr != nil {
 				failed = append(failed, rerr)
 			}
-		case lates[i] >= 0:
+		case lates[i] != notFired:
 			s.lateness.observe(lates[i])
 			s.log.Info("order expired", "order", orderIDs[i], "late", lates[i].Round(time.Millisecond))
 		}
@@ -337,7 +340,7 @@ func (s *scheduler) retryLater(ctx context.Context, orderID string, cause error)
 // delivers the reminder again; an error (nothing could be saved) asks for
 // that too.
 func (s *scheduler) fireSlot(ctx context.Context, id string) error {
-	slIt, err := s.state.Get(ctx, slotKey(id))
+	slIt, err := s.db.Get(ctx, slotKey(id))
 	if err != nil || !slIt.Found() {
 		return err // no slot: fired and deleted already
 	}
@@ -349,7 +352,7 @@ func (s *scheduler) fireSlot(ctx context.Context, id string) error {
 	for i, o := range sl.Orders {
 		keys[i] = scheduleKey(o)
 	}
-	items, err := s.state.GetBulk(ctx, keys)
+	items, err := s.db.GetBulk(ctx, keys)
 	if err != nil {
 		return err
 	}
@@ -383,11 +386,23 @@ func (s *scheduler) fireSlot(ctx context.Context, id string) error {
 	if len(failed) > 0 {
 		return errors.Join(failed...)
 	}
-	// Every order is final, or will be fired by a reminder of its own. An
-	// order that joined meanwhile moved the slot's ETag: the slot stays, and
-	// the sweep comes back for it.
-	if err := s.state.Transact(ctx, sidecar.Op{Key: slIt.Key, ETag: slIt.ETag, Delete: true}); err != nil && !errors.Is(err, sidecar.ErrConflict) {
-		return err
+	// Every order is final, or will be fired by a reminder of its own.
+	_, err = store.Apply(ctx, s.db, deleteSlotChange(slIt))
+	return err
+}
+
+// deleteSlotChange is the Change that deletes a slot whose orders were all
+// fired, unless it changed since it was read as read: an order that joined
+// meanwhile moved its ETag, so the slot stays, and the sweep comes back for
+// it.
+func deleteSlotChange(read sidecar.Item) store.Change[struct{}] {
+	return store.Change[struct{}]{
+		Keys: []string{read.Key},
+		Decide: func(r store.Read) (struct{}, store.Effect, error) {
+			if it := r.Item(read.Key); !it.Found() || it.ETag != read.ETag {
+				return struct{}{}, store.Effect{}, nil
+			}
+			return struct{}{}, store.Effect{Ops: []sidecar.Op{store.Delete(read)}}, nil
+		},
 	}
-	return nil
 }

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // fakeReminders records registered reminders like the Dapr scheduler keeps them.
@@ -74,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := config{RetryDelay: 5 * time.Second, SlotWidth: time.Second}
-	f.s = newScheduler(log, f.state, sidecar.NewOutbox(f.state, f.pub, log), f.rem, cfg)
+	f.s = newScheduler(log, store.New(f.state, f.pub, log), f.rem, cfg)
 	f.s.now = func() time.Time { return f.now }
 	f.s.wait = func(_ context.Context, t time.Time) error {
 		if t.After(f.now) {
@@ -85,25 +86,25 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func created(t *testing.T, id string, expiresAt time.Time) sidecar.Event {
+func created(t *testing.T, id string, expiresAt time.Time) delivery.Event {
 	t.Helper()
 	b, _ := json.Marshal(events.OrderCreatedEvent{ID: id, Status: events.OrderStatusCreated, ExpiresAt: expiresAt, Ticket: events.OrderTicket{ID: "t1", Price: 10}})
-	return sidecar.Event{ID: "order:created/" + id + "/0", Topic: string(events.OrderCreated), Data: b}
+	return delivery.Event{ID: "order:created/" + id + "/0", Topic: string(events.OrderCreated), Data: b}
 }
 
-func cancelled(t *testing.T, id string) sidecar.Event {
+func cancelled(t *testing.T, id string) delivery.Event {
 	t.Helper()
 	b, _ := json.Marshal(events.OrderCancelledEvent{ID: id, Version: 1, Ticket: events.OrderTicket{ID: "t1"}})
-	return sidecar.Event{ID: "order:cancelled/" + id + "/1", Topic: string(events.OrderCancelled), Data: b}
+	return delivery.Event{ID: "order:cancelled/" + id + "/1", Topic: string(events.OrderCancelled), Data: b}
 }
 
 // onCreated and onCancelled deliver one event, as a single delivery would.
-func (f *fixture) onCreated(ctx context.Context, e sidecar.Event) error {
-	return f.s.onOrdersCreated(ctx, []sidecar.Event{e})[0]
+func (f *fixture) onCreated(ctx context.Context, e delivery.Event) error {
+	return f.s.onOrdersCreated(ctx, []delivery.Event{e})[0]
 }
 
-func (f *fixture) onCancelled(ctx context.Context, e sidecar.Event) error {
-	return f.s.onOrdersCancelled(ctx, []sidecar.Event{e})[0]
+func (f *fixture) onCancelled(ctx context.Context, e delivery.Event) error {
+	return f.s.onOrdersCancelled(ctx, []delivery.Event{e})[0]
 }
 
 func (f *fixture) expired() []string {
@@ -134,7 +135,7 @@ func TestOrdersOfOneSlotShareItsRecordAndOneReminder(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	start := f.now.Add(15 * time.Minute)
-	batch := []sidecar.Event{
+	batch := []delivery.Event{
 		created(t, "o1", start.Add(100*time.Millisecond)),
 		created(t, "o2", start.Add(900*time.Millisecond)),
 		created(t, "o3", start.Add(1500*time.Millisecond)), // the next slot
@@ -174,7 +175,7 @@ func TestASlotFiresEachOrderAtItsOwnDeadline(t *testing.T) {
 	ctx := context.Background()
 	start := f.now.Add(time.Minute)
 	deadlines := map[string]time.Duration{"o1": 100 * time.Millisecond, "o2": 400 * time.Millisecond, "o3": 900 * time.Millisecond}
-	var batch []sidecar.Event
+	var batch []delivery.Event
 	for id, d := range deadlines {
 		batch = append(batch, created(t, id, start.Add(d)))
 	}
@@ -323,7 +324,7 @@ func TestASchedulerDownIsARetry(t *testing.T) {
 	f := newFixture(t)
 	f.rem.failed = true
 	err := f.onCreated(context.Background(), created(t, "o1", f.now.Add(time.Minute)))
-	if err == nil || sidecar.IsDrop(err) {
+	if err == nil || delivery.IsDrop(err) {
 		t.Fatalf("order:created with the scheduler down: %v, want a RETRY", err)
 	}
 	f.rem.failed = false
@@ -337,12 +338,12 @@ func TestASchedulerDownIsARetry(t *testing.T) {
 
 func TestMalformedEventsAreDropped(t *testing.T) {
 	f := newFixture(t)
-	bad := []sidecar.Event{
+	bad := []delivery.Event{
 		{ID: "x", Data: []byte(`{not json`)},
 		{ID: "y", Data: []byte(`{"id":"o1"}`)}, // no expiresAt
 	}
 	for _, e := range bad {
-		if err := f.onCreated(context.Background(), e); !sidecar.IsDrop(err) {
+		if err := f.onCreated(context.Background(), e); !delivery.IsDrop(err) {
 			t.Errorf("event %s: %v, want a drop", e.ID, err)
 		}
 	}
@@ -387,7 +388,7 @@ func TestADuplicateInTheSameBatchIsScheduledOnce(t *testing.T) {
 	deadline := f.now.Add(time.Minute)
 	again := created(t, "o1", deadline)
 	again.ID = "a-republished-copy"
-	errs := f.s.onOrdersCreated(context.Background(), []sidecar.Event{created(t, "o1", deadline), again, created(t, "o2", deadline)})
+	errs := f.s.onOrdersCreated(context.Background(), []delivery.Event{created(t, "o1", deadline), again, created(t, "o2", deadline)})
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("event %d: %v", i, err)

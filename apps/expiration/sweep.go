@@ -58,7 +58,7 @@ func (s *scheduler) overdueSlots(ctx context.Context, cutoff time.Time) ([]slot,
 			"filter": map[string]any{"EQ": map[string]any{"kind": slotKind}},
 			"page":   map[string]any{"limit": 500, "token": token},
 		})
-		items, next, err := s.state.Query(ctx, string(q))
+		items, next, err := s.db.Query(ctx, string(q))
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -35,7 +36,7 @@ func newTestApp(t *testing.T) *testApp {
 
 // newTestAppOn serves over store, which may wrap fake to misbehave; fake is
 // what the test inspects.
-func newTestAppOn(t *testing.T, fake *sidecartest.State, store sidecar.State) *testApp {
+func newTestAppOn(t *testing.T, fake *sidecartest.State, st sidecar.State) *testApp {
 	t.Helper()
 	keys, err := auth.NewKeys([]byte("a-test-signing-key-of-32-bytes!!"), time.Hour)
 	if err != nil {
@@ -43,7 +44,7 @@ func newTestAppOn(t *testing.T, fake *sidecartest.State, store sidecar.State) *t
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	pub := &sidecartest.Publisher{}
-	orders := newOrderStore(store, sidecar.NewOutbox(store, pub, log))
+	orders := newOrderStore(store.New(st, pub, log), 0)
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

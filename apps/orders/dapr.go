@@ -8,27 +8,24 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // orderStore keeps orders, orders' copies of tickets and each buyer's index of
-// orders in orders' own state store. A change to an order is one transaction
-// with every key it touches, each asserting the ETag it was read with, and
-// with its event (through the outbox): so of two orders for one ticket only one
-// can commit, and a change and its event are never apart.
+// orders in orders' own state store. A change to an order is one Change (see
+// package store) over every key it touches, each write asserting the ETag it
+// was read with, committed with its event: so of two orders for one ticket
+// only one can commit, and a change and its event are never apart.
 type orderStore struct {
-	state  sidecar.State
-	outbox *sidecar.Outbox
+	db *store.Store
 	// ticketWait is how long place waits for a ticket it has not heard of:
 	// tickets answers 201 as it publishes ticket:created, so a buyer who orders
 	// at once can be a few milliseconds ahead of the event.
 	ticketWait time.Duration
-	// places, when set, commits concurrent orders together (group commit);
-	// without it each order commits alone.
-	places *sidecar.Batcher
 }
 
-func newOrderStore(state sidecar.State, outbox *sidecar.Outbox) *orderStore {
-	return &orderStore{state: state, outbox: outbox}
+func newOrderStore(db *store.Store, ticketWait time.Duration) *orderStore {
+	return &orderStore{db: db, ticketWait: ticketWait}
 }
 
 func orderKey(id string) string          { return "order|" + id }
@@ -51,7 +48,7 @@ func stored[T any](it sidecar.Item) (T, error) {
 
 // get reads key into v and returns its ETag, or ErrNotFound.
 func (s *orderStore) get(ctx context.Context, key string, v any) (etag string, err error) {
-	it, err := s.state.Get(ctx, key)
+	it, err := s.db.Get(ctx, key)
 	if err != nil {
 		return "", err
 	}
@@ -77,53 +74,60 @@ func (s *orderStore) userOrders(ctx context.Context, userID string) (userOrders,
 	return u, etag, err
 }
 
-// place takes the ticket for the buyer: the reserved ticket copy, the new
-// order and the buyer's index in one transaction with order:created, each
-// write asserting what was read. Of concurrent orders for one ticket only one
-// commits; the others read again and find the ticket reserved. A ticket
-// orders has not heard of yet is waited for, up to ticketWait.
+// place takes the ticket for the buyer (see placeChange). A ticket orders
+// has not heard of yet is waited for, up to ticketWait, backing off from 5 ms
+// to 200 ms.
 func (s *orderStore) place(ctx context.Context, userID, ticketID string, now time.Time, window time.Duration) (Order, error) {
-	id := newID()
-	var placed Order
-	c := sidecar.Change{
+	c := placeChange(newID(), userID, ticketID, now, window)
+	deadline := time.Now().Add(s.ticketWait)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		o, err := store.Apply(ctx, s.db, c)
+		if !errors.Is(err, ErrNotFound) || !time.Now().Add(delay).Before(deadline) {
+			return o, err
+		}
+		select {
+		case <-ctx.Done():
+			return Order{}, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// placeChange is the Change that takes the ticket for the buyer: the reserved
+// ticket copy, the new order and the buyer's index, with order:created. Of
+// concurrent orders for one ticket only one commits; the others decide again
+// and find the ticket reserved.
+func placeChange(id, userID, ticketID string, now time.Time, window time.Duration) store.Change[Order] {
+	return store.Change[Order]{
 		Keys: []string{ticketKey(ticketID), userOrdersKey(userID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Order, store.Effect, error) {
 			tIt, idxIt := r.Item(ticketKey(ticketID)), r.Item(userOrdersKey(userID))
 			t, err := stored[Ticket](tIt)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Order{}, store.Effect{}, err
 			}
 			o, reserved, err := newOrder(id, userID, t, now, window)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Order{}, store.Effect{}, err
 			}
 			var idx userOrders
 			if idxIt.Found() {
 				if err := idxIt.Decode(&idx); err != nil {
-					return sidecar.Effect{}, err
+					return Order{}, store.Effect{}, err
 				}
 			}
-			placed = o
 			head, full := idx.with(o.ID)
 			ops := []sidecar.Op{
-				sidecar.Put(tIt, reserved),
-				{Key: orderKey(o.ID), Value: o, Create: true},
-				sidecar.Put(idxIt, head),
+				store.Put(tIt, reserved),
+				store.Create(orderKey(o.ID), o),
+				store.Put(idxIt, head),
 			}
 			if full != nil {
-				ops = append(ops, sidecar.Op{Key: userOrdersPageKey(userID, idx.Pages), Value: userOrders{OrderIDs: full}, Create: true})
+				ops = append(ops, store.Create(userOrdersPageKey(userID, idx.Pages), userOrders{OrderIDs: full}))
 			}
-			return sidecar.Effect{Ops: ops, Events: []events.Message{o.createdEvent()}}, nil
+			return o, store.Effect{Ops: ops, Events: []events.Message{o.createdEvent()}}, nil
 		},
 	}
-	apply := s.outbox.Apply
-	if s.places != nil {
-		apply = s.places.Apply
-	}
-	_, _, err := sidecar.Await(ctx, s.ticketWait, ErrNotFound, func() (struct{}, string, error) {
-		return struct{}{}, "", apply(ctx, c)
-	})
-	return placed, err
 }
 
 // ordersOf returns the buyer's orders, oldest first.
@@ -140,7 +144,7 @@ func (s *orderStore) ordersOf(ctx context.Context, userID string) ([]Order, erro
 	for i, id := range ids {
 		keys[i] = orderKey(id)
 	}
-	items, err := s.state.GetBulk(ctx, keys)
+	items, err := s.db.GetBulk(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +172,7 @@ func (s *orderStore) pagedOrderIDs(ctx context.Context, userID string, head user
 	for n := range keys {
 		keys[n] = userOrdersPageKey(userID, n)
 	}
-	pages, err := s.state.GetBulk(ctx, keys)
+	pages, err := s.db.GetBulk(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -186,105 +190,108 @@ func (s *orderStore) pagedOrderIDs(ctx context.Context, userID string, head user
 	return append(ids, head.OrderIDs...), nil
 }
 
-// cancel is the Change that cancels an order and frees its ticket, in one
-// transaction with order:cancelled: the one path for a buyer's DELETE and for
-// expiry. allow, if given, may refuse the order first (ownership). Its errors
-// are those of allow and Order.cancel, and ErrNotFound.
-func cancel(id string, allow func(Order) error, cancelled *Order) sidecar.Change {
-	return sidecar.Change{
+// cancel cancels one of the user's orders and frees its ticket (see
+// cancelChange).
+func (s *orderStore) cancel(ctx context.Context, id, userID string) (Order, error) {
+	return store.Apply(ctx, s.db, cancelChange(id, func(o Order) error { return o.ownedBy(userID) }))
+}
+
+// cancelChange is the Change that cancels an order and frees its ticket, in
+// one transaction with order:cancelled: the one path for a buyer's DELETE and
+// for expiry. allow, if given, may refuse the order first (ownership). Its
+// errors are those of allow and Order.cancel, and ErrNotFound.
+func cancelChange(id string, allow func(Order) error) store.Change[Order] {
+	return store.Change[Order]{
 		Keys: []string{orderKey(id)},
-		Then: func(r sidecar.Read) []string {
+		Then: func(r store.Read) []string {
 			o, err := stored[Order](r.Item(orderKey(id)))
 			if err != nil {
 				return nil
 			}
 			return []string{ticketKey(o.Ticket.ID)}
 		},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Order, store.Effect, error) {
 			oIt := r.Item(orderKey(id))
 			o, err := stored[Order](oIt)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Order{}, store.Effect{}, err
 			}
 			if allow != nil {
 				if err := allow(o); err != nil {
-					return sidecar.Effect{}, err
+					return Order{}, store.Effect{}, err
 				}
 			}
 			c, err := o.cancel()
 			if err != nil {
-				return sidecar.Effect{}, err
+				return o, store.Effect{}, err
 			}
-			ops := []sidecar.Op{sidecar.Put(oIt, c)}
+			ops := []sidecar.Op{store.Put(oIt, c)}
 			tIt := r.Item(ticketKey(o.Ticket.ID))
 			if t, err := stored[Ticket](tIt); err == nil {
 				if freed, changed := t.release(o.ID); changed {
-					ops = append(ops, sidecar.Put(tIt, freed))
+					ops = append(ops, store.Put(tIt, freed))
 				}
 			} else if !errors.Is(err, ErrNotFound) {
-				return sidecar.Effect{}, err
+				return Order{}, store.Effect{}, err
 			} // no copy to free: copies are never deleted, so this is a guard
-			if cancelled != nil {
-				*cancelled = c
-			}
-			return sidecar.Effect{Ops: ops, Events: []events.Message{c.cancelledEvent()}}, nil
+			return c, store.Effect{Ops: ops, Events: []events.Message{c.cancelledEvent()}}, nil
 		},
 	}
 }
 
-// complete is the Change that marks an order paid. The original publishes
-// nothing for it, and neither do we. Its errors are those of Order.complete,
-// and ErrNotFound.
-func complete(id string) sidecar.Change {
-	return sidecar.Change{
+// completeChange is the Change that marks an order paid. The original
+// publishes nothing for it, and neither do we. Its errors are those of
+// Order.complete, and ErrNotFound.
+func completeChange(id string) store.Change[Order] {
+	return store.Change[Order]{
 		Keys: []string{orderKey(id)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Order, store.Effect, error) {
 			it := r.Item(orderKey(id))
 			o, err := stored[Order](it)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Order{}, store.Effect{}, err
 			}
 			c, err := o.complete()
 			if err != nil {
-				return sidecar.Effect{}, err
+				return o, store.Effect{}, err
 			}
-			return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, c)}}, nil
+			return c, store.Effect{Ops: []sidecar.Op{store.Put(it, c)}}, nil
 		},
 	}
 }
 
-// addTicket is the Change that makes the copy of a new ticket. Creation never
-// overwrites: a copy that exists (a redelivery, or one that moved on since)
-// stays as it is.
-func addTicket(t Ticket) sidecar.Change {
-	return sidecar.Change{
+// addTicketChange is the Change that makes the copy of a new ticket. Creation
+// never overwrites: a copy that exists (a redelivery, or one that moved on
+// since) stays as it is.
+func addTicketChange(t Ticket) store.Change[Ticket] {
+	return store.Change[Ticket]{
 		Keys: []string{ticketKey(t.ID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
-			if r.Item(ticketKey(t.ID)).Found() {
-				return sidecar.Effect{}, nil
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
+			if cur, err := stored[Ticket](r.Item(ticketKey(t.ID))); err == nil {
+				return cur, store.Effect{}, nil
 			}
-			return sidecar.Effect{Ops: []sidecar.Op{{Key: ticketKey(t.ID), Value: t, Create: true}}}, nil
+			return t, store.Effect{Ops: []sidecar.Op{store.Create(ticketKey(t.ID), t)}}, nil
 		},
 	}
 }
 
-// updateTicket is the Change that applies a ticket:updated to the copy (see
-// Ticket.applyUpdate), keeping its reservation. Read-model writes publish
-// nothing. Its errors are ErrNotFound (no copy yet) and ErrVersionGap.
-func updateTicket(ev events.TicketUpdatedEvent) sidecar.Change {
-	return sidecar.Change{
+// updateTicketChange is the Change that applies a ticket:updated to the copy
+// (see Ticket.applyUpdate), keeping its reservation. Read-model writes
+// publish nothing. Its errors are ErrNotFound (no copy yet) and ErrVersionGap.
+func updateTicketChange(ev events.TicketUpdatedEvent) store.Change[Ticket] {
+	return store.Change[Ticket]{
 		Keys: []string{ticketKey(ev.ID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(ev.ID))
 			t, err := stored[Ticket](it)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Ticket{}, store.Effect{}, err
 			}
 			updated, changed, err := t.applyUpdate(ev)
 			if err != nil || !changed {
-				return sidecar.Effect{}, err
+				return t, store.Effect{}, err
 			}
-			return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, updated)}}, nil
+			return updated, store.Effect{Ops: []sidecar.Op{store.Put(it, updated)}}, nil
 		},
 	}
 }

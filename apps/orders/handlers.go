@@ -71,8 +71,7 @@ func handleShowOrder(log *slog.Logger, orders *orderStore) http.Handler {
 func handleCancelOrder(log *slog.Logger, orders *orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := auth.FromContext(r.Context())
-		mine := func(o Order) error { return o.ownedBy(user.ID) }
-		err := orders.outbox.Apply(r.Context(), cancel(mux.Vars(r)["id"], mine, nil))
+		_, err := orders.cancel(r.Context(), mux.Vars(r)["id"], user.ID)
 		if err != nil && !errors.Is(err, ErrAlreadyCancelled) {
 			web.Error(w, r, log, err)
 			return

@@ -13,6 +13,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -169,15 +170,15 @@ func TestCreateOrder(t *testing.T) {
 
 	t.Run("races lost again and again are a 409", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &conflictingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &conflictingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(ticketKey("t1"), concert)
 		w := a.do(http.MethodPost, "/api/orders", `{"ticketId":"t1"}`, "buyer")
 		if w.Code != http.StatusConflict {
 			t.Fatalf("status = %d, want 409", w.Code)
 		}
-		if store.writes != sidecar.ApplyAttempts {
-			t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
+		if st.writes != store.Attempts {
+			t.Errorf("tried %d writes, want %d", st.writes, store.Attempts)
 		}
 	})
 
@@ -423,11 +424,11 @@ func TestCancelOrder(t *testing.T) {
 
 	t.Run("a cancellation racing a payment loses to it", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &interleavingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &interleavingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(ticketKey("t1"), concert)
 		o := a.placeOrder("t1", "buyer")
-		store.before = func() {
+		st.before = func() {
 			if got := a.deliver(events.PaymentCreatedEvent{ID: "p1", OrderID: o.ID, StripeID: "ch_1"}.Message()); got != "SUCCESS" {
 				t.Errorf("payment:created answered %s, want SUCCESS", got)
 			}

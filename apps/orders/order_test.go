@@ -14,6 +14,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 func TestOrderRequestValidate(t *testing.T) {
@@ -199,7 +200,7 @@ func TestUserOrdersWith(t *testing.T) {
 func TestABuyersOrdersListOldestFirstAcrossPages(t *testing.T) {
 	state := sidecartest.NewState()
 	log := slog.New(slog.DiscardHandler)
-	orders := newOrderStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), 0)
 	ctx := context.Background()
 	const n = 2*ordersPerPage + 5
 	var want []string

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
@@ -27,9 +28,9 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, orders *orderStore
 	api.Handle("/{id}", handleCancelOrder(log, orders)).Methods(http.MethodDelete)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(events.TicketCreated.Route(), sidecar.Deliveries(log, handleTicketCreated(orders))).Methods(http.MethodPost)
-	r.Handle(events.TicketUpdated.Route(), sidecar.Deliveries(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
-	r.Handle(events.ExpirationComplete.Route(), sidecar.Deliveries(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
-	r.Handle(events.PaymentCreated.Route(), sidecar.Deliveries(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketCreated.Route(), delivery.Deliveries(log, handleTicketCreated(orders))).Methods(http.MethodPost)
+	r.Handle(events.TicketUpdated.Route(), delivery.Deliveries(log, handleTicketUpdated(orders))).Methods(http.MethodPost)
+	r.Handle(events.ExpirationComplete.Route(), delivery.Deliveries(log, handleExpirationComplete(orders))).Methods(http.MethodPost)
+	r.Handle(events.PaymentCreated.Route(), delivery.Deliveries(log, handlePaymentCreated(log, orders))).Methods(http.MethodPost)
 	return r
 }

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 func ticketCreated() events.Message {
@@ -222,9 +224,9 @@ func TestPaymentForACancelledOrderIsLogged(t *testing.T) {
 	a := newTestAppOn(t, fake, fake)
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	a.put(orderKey("o1"), Order{ID: "o1", UserID: "buyer", Status: events.OrderStatusCancelled, Version: 1, Ticket: OrderTicket{ID: "t1"}})
-	h := handlePaymentCreated(log, newOrderStore(fake, sidecar.NewOutbox(fake, a.pub, log)))
-	ev := sidecar.Event{ID: paid().ID, Topic: string(events.PaymentCreated), Data: []byte(mustJSON(t, paid().Data))}
-	if err := h(t.Context(), []sidecar.Event{ev})[0]; err != nil {
+	h := handlePaymentCreated(log, newOrderStore(store.New(fake, a.pub, log), 0))
+	ev := delivery.Event{ID: paid().ID, Topic: string(events.PaymentCreated), Data: []byte(mustJSON(t, paid().Data))}
+	if err := h(t.Context(), []delivery.Event{ev})[0]; err != nil {
 		t.Fatalf("handler = %v, want nil (SUCCESS)", err)
 	}
 	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "refunds it") || !strings.Contains(got, "ch_1") {
@@ -265,15 +267,15 @@ func TestOrderEventsWhenTheStoreFails(t *testing.T) {
 	for _, m := range []events.Message{expired(), paid(), ticketUpdated(1, "One")} {
 		t.Run(string(m.Topic)+" losing every race is a RETRY", func(t *testing.T) {
 			fake := sidecartest.NewState()
-			store := &conflictingState{State: fake}
-			a := newTestAppOn(t, fake, store)
+			st := &conflictingState{State: fake}
+			a := newTestAppOn(t, fake, st)
 			a.put(ticketKey("t1"), Ticket{ID: "t1", Title: "Concert", Price: 20, ReservedBy: "o1"})
 			a.put(orderKey("o1"), pending)
 			if got := a.deliver(m); got != "RETRY" {
 				t.Errorf("answered %s, want RETRY", got)
 			}
-			if store.writes != sidecar.ApplyAttempts {
-				t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
+			if st.writes != store.Attempts {
+				t.Errorf("tried %d writes, want %d", st.writes, store.Attempts)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // lateTicket is a store where the ticket's copy arrives (as ticket:created
@@ -44,24 +45,24 @@ func (l *lateTicket) GetBulk(ctx context.Context, keys []string) ([]sidecar.Item
 }
 
 func TestAnOrderWaitsBrieflyForATicketItHasNotHeardOf(t *testing.T) {
-	store := &lateTicket{State: sidecartest.NewState(), ticket: Ticket{ID: "t1", Title: "Show", Price: 10}}
+	st := &lateTicket{State: sidecartest.NewState(), ticket: Ticket{ID: "t1", Title: "Show", Price: 10}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	orders := newOrderStore(store, sidecar.NewOutbox(store, &sidecartest.Publisher{}, log))
+	orders := newOrderStore(store.New(st, &sidecartest.Publisher{}, log), 0)
 	orders.ticketWait = time.Minute
 
 	o, err := orders.place(context.Background(), "u1", "t1", time.Now(), time.Minute)
 	if err != nil {
 		t.Fatalf("place = %v, want the order once the ticket arrived", err)
 	}
-	if o.Ticket.ID != "t1" || store.looks < 2 {
-		t.Errorf("order %+v after %d looks", o, store.looks)
+	if o.Ticket.ID != "t1" || st.looks < 2 {
+		t.Errorf("order %+v after %d looks", o, st.looks)
 	}
 }
 
 func TestAnUnknownTicketIsNotFoundAfterTheWait(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	state := sidecartest.NewState()
-	orders := newOrderStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), 0)
 	orders.ticketWait = 30 * time.Millisecond
 	start := time.Now()
 	_, err := orders.place(context.Background(), "u1", "nope", time.Now(), time.Minute)

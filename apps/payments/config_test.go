@@ -19,7 +19,7 @@ func TestLoadConfig(t *testing.T) {
 				return c.Addr == "127.0.0.1:3004" && c.StateStore == "payments-store" && c.SecretStore == "secretstore" &&
 					c.JWTSecretName == "jwt-key" && c.StripeSecretName == "stripe-secret-key" &&
 					c.StripeWebhookSecretName == "stripe-webhook-secret" && c.StripeAPIBase == "" && c.PubSub == "pubsub" &&
-					c.TakeoverAfter == 30*time.Second && c.OutboxRelayInterval == 2*time.Second
+					c.TakeoverAfter == 30*time.Second && c.RelayInterval == 2*time.Second
 			},
 		},
 		{

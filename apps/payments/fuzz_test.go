@@ -15,9 +15,11 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -79,7 +81,7 @@ func newFuzzApp(t *testing.T) fuzzApp {
 	if err := state.Transact(context.Background(), ops...); err != nil {
 		t.Fatal(err)
 	}
-	payments := newPaymentStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	payments := newPaymentStore(store.New(state, &sidecartest.Publisher{}, log), 0)
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +130,7 @@ func fuzzDeliver[T any](t *testing.T, h http.Handler, topic events.Topic, body [
 	default:
 		t.Fatalf("delivery %q: answer %q, want SUCCESS, RETRY or DROP", body, w.Body)
 	}
-	var e sidecar.Event
+	var e delivery.Event
 	decodes := json.Unmarshal(body, &e) == nil && json.Unmarshal(e.Data, new(T)) == nil
 	if !decodes && resp.Status != "DROP" {
 		t.Fatalf("undecodable delivery %q answered %s, want DROP", body, resp.Status)

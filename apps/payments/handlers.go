@@ -43,7 +43,7 @@ func handleCreatePayment(log *slog.Logger, cfg config, payments *paymentStore, c
 		}
 		user, _ := auth.FromContext(r.Context()) // auth.Require ran first
 		ctx := r.Context()
-		order, _, err := payments.awaitOrder(ctx, strings.TrimSpace(in.OrderID))
+		order, err := payments.awaitOrder(ctx, strings.TrimSpace(in.OrderID))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -72,9 +72,9 @@ func handleCreatePayment(log *slog.Logger, cfg config, payments *paymentStore, c
 // the request's values but not its cancellation): a charge abandoned halfway
 // would leave its outcome unknown. The charge must end by the time the claim
 // may be taken over, so that a takeover never overlaps a live attempt.
-func pay(ctx context.Context, log *slog.Logger, cfg config, payments *paymentStore, charges charger, order Order, claim storedPayment) (Payment, error) {
-	chargeCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), claim.p.AttemptAt.Add(cfg.TakeoverAfter))
-	stripeID, err := charges.charge(chargeCtx, claim.p.charge())
+func pay(ctx context.Context, log *slog.Logger, cfg config, payments *paymentStore, charges charger, order Order, claim Payment) (Payment, error) {
+	chargeCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), claim.AttemptAt.Add(cfg.TakeoverAfter))
+	stripeID, err := charges.charge(chargeCtx, claim.charge())
 	cancel()
 
 	recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
@@ -91,14 +91,14 @@ func pay(ctx context.Context, log *slog.Logger, cfg config, payments *paymentSto
 	}
 	// Cancelled (expired) while the charge was in flight: the money goes
 	// back, and no payment is announced.
-	if cur, _, err := payments.order(recordCtx, order.ID); err == nil && cur.Status == events.OrderStatusCancelled {
+	if cur, err := payments.order(recordCtx, order.ID); err == nil && cur.Status == events.OrderStatusCancelled {
 		if err := refundClaim(recordCtx, log, payments, charges, claim, stripeID); err != nil {
 			return Payment{}, err
 		}
 		return Payment{}, ErrOrderCancelled
 	}
-	c := Confirmation{OrderID: order.ID, PaymentID: claim.p.ID, StripeID: stripeID, Amount: claim.p.Amount}
-	p, err := payments.confirm(recordCtx, c, order, claim, time.Now())
+	c := Confirmation{OrderID: order.ID, PaymentID: claim.ID, StripeID: stripeID, Amount: claim.Amount}
+	p, err := payments.confirm(recordCtx, c, order, time.Now())
 	if err != nil {
 		return Payment{}, err
 	}

@@ -50,7 +50,7 @@ func reconcile(ctx context.Context, log *slog.Logger, cfg config, payments *paym
 }
 
 func settleAbandoned(ctx context.Context, log *slog.Logger, cfg config, payments *paymentStore, charges charger, p Payment, now time.Time) error {
-	order, _, err := payments.order(ctx, p.OrderID)
+	order, err := payments.order(ctx, p.OrderID)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *paymentStore) pendingBefore(ctx context.Context, cutoff time.Time) ([]P
 			"filter": map[string]any{"EQ": map[string]any{"status": PaymentPending}},
 			"page":   map[string]any{"limit": 200, "token": token},
 		})
-		items, next, err := s.state.Query(ctx, string(q))
+		items, next, err := s.db.Query(ctx, string(q))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
@@ -27,7 +28,7 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payments *paymentS
 	api.Handle("", auth.Require(handleCreatePayment(log, cfg, payments, charges))).Methods(http.MethodPost)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
-	r.Handle(events.OrderCreated.Route(), sidecar.Deliveries(log, handleOrderCreated(payments))).Methods(http.MethodPost)
-	r.Handle(events.OrderCancelled.Route(), sidecar.Deliveries(log, handleOrderCancelled(log, payments, charges))).Methods(http.MethodPost)
+	r.Handle(events.OrderCreated.Route(), delivery.Deliveries(log, handleOrderCreated(payments))).Methods(http.MethodPost)
+	r.Handle(events.OrderCancelled.Route(), delivery.Deliveries(log, handleOrderCancelled(log, payments, charges))).Methods(http.MethodPost)
 	return r
 }

@@ -6,26 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // handleOrderCreated keeps a copy of every new order, to know later who may
 // pay for it and how much. The copies of a batch of deliveries are made in one
 // transaction; they publish nothing.
-func handleOrderCreated(payments *paymentStore) sidecar.BatchHandler {
-	return sidecar.Changes(payments.outbox, func(e sidecar.Event) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+func handleOrderCreated(payments *paymentStore) delivery.BatchHandler {
+	return delivery.Apply(payments.db, func(e delivery.Event) (store.Change[bool], error) {
+		ev, err := delivery.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
-			return sidecar.Change{}, err // DROP: the payload can never decode
+			return store.Change[bool]{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.UserID == "" {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s: no order or user id", e.ID))
+			return store.Change[bool]{}, delivery.Drop(fmt.Errorf("order:created %s: no order or user id", e.ID))
 		}
 		// SUCCESS: copied now, or the copy existed (a redelivery; a later
 		// cancellation already applied to it stays). RETRY: the store is
 		// unavailable.
-		return newOrderCopy(orderFromCreated(ev), nil), nil
+		return newOrderCopyChange(orderFromCreated(ev)), nil
 	})
 }
 
@@ -38,33 +40,36 @@ func handleOrderCreated(payments *paymentStore) sidecar.BatchHandler {
 // acknowledged. The payment is read after the cancellation is committed:
 // a charge in flight commits its payment, then reads the copy (see pay), so
 // whichever of the two commits second sees the other, and refunds.
-func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) sidecar.BatchHandler {
-	return func(ctx context.Context, es []sidecar.Event) []error {
+func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges charger) delivery.BatchHandler {
+	return func(ctx context.Context, es []delivery.Event) []error {
 		errs := make([]error, len(es))
 		ids := make([]string, len(es))
-		var cs []sidecar.Change
+		var cs []store.Change[Order]
 		var idx []int
 		for i, e := range es {
-			ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+			ev, err := delivery.DecodeData[events.OrderCancelledEvent](e)
 			if err == nil && ev.ID == "" {
-				err = sidecar.Drop(fmt.Errorf("order:cancelled %s: no order id", e.ID))
+				err = delivery.Drop(fmt.Errorf("order:cancelled %s: no order id", e.ID))
 			}
 			if err != nil {
 				errs[i] = err // DROP: the payload can never decode
 				continue
 			}
 			ids[i] = ev.ID
-			cs = append(cs, cancelledCopy(ev.ID, ev.Version).Outcome(func(err error) error {
+			c := cancelledCopyChange(ev.ID, ev.Version).Outcome(func(err error) error {
 				if errors.Is(err, ErrOrderNotFound) || errors.Is(err, ErrVersionGap) {
 					// RETRY: order:created (or an event in between) has not
 					// been applied yet; it will be, and this applies after it.
-					return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
+					return fmt.Errorf("order %s: %w: %w", ev.ID, delivery.ErrOutOfOrder, err)
 				}
 				return err // RETRY: the store is unavailable
-			}))
+			})
+			c.Trace = e.TraceParent
+			cs = append(cs, c)
 			idx = append(idx, i)
 		}
-		for j, err := range payments.outbox.ApplyAll(ctx, cs) {
+		_, applied := store.ApplyAll(ctx, payments.db, cs)
+		for j, err := range applied {
 			errs[idx[j]] = err
 		}
 		// SUCCESS: cancelled now, or already at this version or later (a
@@ -81,7 +86,7 @@ func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges char
 		if len(keys) == 0 {
 			return errs
 		}
-		items, err := payments.state.GetBulk(ctx, keys)
+		items, err := payments.db.GetBulk(ctx, keys)
 		for j, i := range cancelled {
 			switch {
 			case err != nil:
@@ -96,6 +101,6 @@ func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges char
 
 // paidFor reports whether it holds a succeeded payment.
 func paidFor(it sidecar.Item) bool {
-	var p Payment
-	return it.Found() && it.Decode(&p) == nil && p.Status == PaymentSucceeded
+	p, found, err := storedPayment(it)
+	return found && err == nil && p.Status == PaymentSucceeded
 }

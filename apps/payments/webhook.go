@@ -65,7 +65,7 @@ func handleStripeWebhook(log *slog.Logger, secret string, payments *paymentStore
 			return
 		}
 		ctx := r.Context()
-		order, _, err := payments.order(ctx, c.OrderID)
+		order, err := payments.order(ctx, c.OrderID)
 		if errors.Is(err, ErrOrderNotFound) {
 			log.WarnContext(ctx, "webhook for an order payments does not know; ignored",
 				"event", ev.ID, "type", ev.Type, "order", c.OrderID, "charge", c.StripeID)
@@ -76,7 +76,7 @@ func handleStripeWebhook(log *slog.Logger, secret string, payments *paymentStore
 			web.Error(w, r, log, err)
 			return
 		}
-		p, err := payments.confirm(ctx, c, order, storedPayment{}, time.Now())
+		p, err := payments.confirm(ctx, c, order, time.Now())
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

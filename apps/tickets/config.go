@@ -1,31 +1,18 @@
 package main
 
 import (
-	"time"
-
-	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/service"
 )
 
 // config is every setting tickets reads from its environment, with its default.
 type config struct {
 	service.Base
-	StateStore          string        // STATE_STORE: tickets' own state store component
-	SecretStore         string        // SECRET_STORE: the secret store component
-	JWTSecretName       string        // JWT_SECRET_NAME: the secret holding the signing key
-	PubSub              string        // PUBSUB: the pub/sub component events are published through
-	OutboxRelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often unpublished events are looked for
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	env := service.NewEnv(getenv)
 	c := config{
-		Base:                env.Base("3002"),
-		StateStore:          env.String("STATE_STORE", "tickets-store"),
-		SecretStore:         env.String("SECRET_STORE", "secretstore"),
-		JWTSecretName:       env.String("JWT_SECRET_NAME", "jwt-key"),
-		PubSub:              env.String("PUBSUB", events.PubSub),
-		OutboxRelayInterval: env.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
+		Base: env.Base("tickets", "3002"),
 	}
 	return c, env.Err()
 }

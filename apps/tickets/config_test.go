@@ -11,7 +11,10 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := config{StateStore: "tickets-store", SecretStore: "secretstore", JWTSecretName: "jwt-key", PubSub: "pubsub", OutboxRelayInterval: 2 * time.Second}
+		want := config{}
+		if cfg.StateStore != "tickets-store" || cfg.PubSub != "pubsub" || cfg.RelayInterval != 2*time.Second {
+			t.Errorf("store %q, pub/sub %q, relay %v; want tickets-store, pubsub, 2s", cfg.StateStore, cfg.PubSub, cfg.RelayInterval)
+		}
 		want.Base = cfg.Base
 		if cfg != want {
 			t.Errorf("got %+v, want %+v", cfg, want)

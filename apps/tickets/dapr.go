@@ -7,20 +7,18 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // ticketStore keeps tickets in tickets' own state store, one key per ticket.
-// Every change is written with the ETag it was read with, together with the
-// event announcing it (through the outbox), so a change and its event are
-// never apart and two concurrent changes never both win.
+// Every change is a Change (see package store): written with the ETag it was
+// read with, together with the event announcing it, so a change and its
+// event are never apart and two concurrent changes never both win.
 type ticketStore struct {
-	state  sidecar.State
-	outbox *sidecar.Outbox
+	db *store.Store
 }
 
-func newTicketStore(state sidecar.State, outbox *sidecar.Outbox) *ticketStore {
-	return &ticketStore{state: state, outbox: outbox}
-}
+func newTicketStore(db *store.Store) *ticketStore { return &ticketStore{db: db} }
 
 func ticketKey(id string) string { return "ticket|" + id }
 
@@ -35,7 +33,7 @@ type tombstone struct {
 
 // get returns the ticket and its ETag, or ErrTicketNotFound.
 func (s *ticketStore) get(ctx context.Context, id string) (Ticket, string, error) {
-	it, err := s.state.Get(ctx, ticketKey(id))
+	it, err := s.db.Get(ctx, ticketKey(id))
 	if err != nil {
 		return Ticket{}, "", err
 	}
@@ -52,29 +50,32 @@ func storedTicket(it sidecar.Item) (Ticket, error) {
 }
 
 // create saves a new ticket with its ticket:created event.
-func (s *ticketStore) create(ctx context.Context, t Ticket) error {
-	return s.outbox.Commit(ctx, []sidecar.Op{{Key: ticketKey(t.ID), Value: t, Create: true}}, t.createdEvent())
+func (s *ticketStore) create(ctx context.Context, t Ticket) (Ticket, error) {
+	return store.Apply(ctx, s.db, store.Change[Ticket]{
+		Decide: func(store.Read) (Ticket, store.Effect, error) {
+			return t, store.Effect{Ops: []sidecar.Op{store.Create(ticketKey(t.ID), t)}, Events: []events.Message{t.createdEvent()}}, nil
+		},
+	})
 }
 
 // edit applies an owner's edit with its ticket:updated event; a lost race
 // reads again and decides again.
 func (s *ticketStore) edit(ctx context.Context, id, userID string, in ticketRequest) (Ticket, error) {
-	var edited Ticket
-	err := s.outbox.Apply(ctx, sidecar.Change{
+	return store.Apply(ctx, s.db, store.Change[Ticket]{
 		Keys: []string{ticketKey(id)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(id))
 			t, err := storedTicket(it)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Ticket{}, store.Effect{}, err
 			}
-			if edited, err = t.edit(userID, in); err != nil {
-				return sidecar.Effect{}, err
+			edited, err := t.edit(userID, in)
+			if err != nil {
+				return Ticket{}, store.Effect{}, err
 			}
-			return saved(it, edited), nil
+			return edited, saved(it, edited), nil
 		},
 	})
-	return edited, err
 }
 
 // reserve holds the ticket for the order, unless it already does or the order
@@ -82,21 +83,21 @@ func (s *ticketStore) edit(ctx context.Context, id, userID string, in ticketRequ
 // tombstone are read together, in one snapshot; a cancellation committed
 // after that read also rewrote the ticket (see release), so this write then
 // fails on its ETag and the change is decided again on what won.
-func reserve(ticketID, orderID string) sidecar.Change {
-	return sidecar.Change{
+func reserve(ticketID, orderID string) store.Change[Ticket] {
+	return store.Change[Ticket]{
 		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(ticketID))
 			t, err := storedTicket(it)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Ticket{}, store.Effect{}, err
 			}
 			cancelled := t.OrderID != orderID && r.Item(releasedKey(orderID)).Found()
 			reserved, changed, err := t.reserve(orderID, cancelled)
 			if err != nil || !changed {
-				return sidecar.Effect{}, err
+				return t, store.Effect{}, err
 			}
-			return saved(it, reserved), nil
+			return reserved, saved(it, reserved), nil
 		},
 	}
 }
@@ -106,35 +107,35 @@ func reserve(ticketID, orderID string) sidecar.Change {
 // cannot lock the ticket again. When the order does not hold the ticket, the
 // ticket is still rewritten unchanged: that moves its ETag, so a reserve for
 // this order racing with us fails its write and reads the tombstone.
-func release(ticketID, orderID string) sidecar.Change {
-	return sidecar.Change{
+func release(ticketID, orderID string) store.Change[Ticket] {
+	return store.Change[Ticket]{
 		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(ticketID))
 			t, err := storedTicket(it)
 			if err != nil {
-				return sidecar.Effect{}, err
+				return Ticket{}, store.Effect{}, err
 			}
 			freed, changed := t.release(orderID)
-			var eff sidecar.Effect
+			var eff store.Effect
 			if changed {
 				eff.Events = append(eff.Events, freed.updatedEvent())
 			} else if r.Item(releasedKey(orderID)).Found() {
-				return eff, nil // a redelivery: nothing is left to do
+				return t, eff, nil // a redelivery: nothing is left to do
 			}
 			eff.Ops = []sidecar.Op{
-				sidecar.Put(it, freed),
+				store.Put(it, freed),
 				{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
 			}
-			return eff, nil
+			return freed, eff, nil
 		},
 	}
 }
 
 // saved is the write of a changed ticket over the version read as it, with
 // its ticket:updated event.
-func saved(it sidecar.Item, t Ticket) sidecar.Effect {
-	return sidecar.Effect{Ops: []sidecar.Op{sidecar.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
+func saved(it sidecar.Item, t Ticket) store.Effect {
+	return store.Effect{Ops: []sidecar.Op{store.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
 }
 
 // forSaleQuery is a Dapr state query: tickets for sale, oldest listing first,
@@ -168,7 +169,7 @@ func (s *ticketStore) forSale(ctx context.Context, limit int, token string) ([]T
 	if err != nil {
 		return nil, "", err
 	}
-	items, next, err := s.state.Query(ctx, string(query))
+	items, next, err := s.db.Query(ctx, string(query))
 	if err != nil {
 		return nil, "", err
 	}

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -45,7 +47,7 @@ func newFuzzApp(t *testing.T) fuzzApp {
 	if err := state.Transact(context.Background(), sidecar.Op{Key: ticketKey(fuzzListed.ID), Value: fuzzListed}); err != nil {
 		t.Fatal(err)
 	}
-	tickets := newTicketStore(state, sidecar.NewOutbox(state, &sidecartest.Publisher{}, log))
+	tickets := newTicketStore(store.New(state, &sidecartest.Publisher{}, log))
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func fuzzDeliver[T any](t *testing.T, h http.Handler, topic events.Topic, body [
 	default:
 		t.Fatalf("delivery %q: answer %q, want SUCCESS, RETRY or DROP", body, w.Body)
 	}
-	var e sidecar.Event
+	var e delivery.Event
 	decodes := json.Unmarshal(body, &e) == nil && json.Unmarshal(e.Data, new(T)) == nil
 	if !decodes && resp.Status != "DROP" {
 		t.Fatalf("undecodable delivery %q answered %s, want DROP", body, resp.Status)

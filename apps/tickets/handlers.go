@@ -40,8 +40,8 @@ func handleCreateTicket(log *slog.Logger, tickets *ticketStore) http.Handler {
 			return
 		}
 		user, _ := auth.FromContext(r.Context())
-		t := newTicket(newID(), user.ID, in, time.Now())
-		if err := tickets.create(r.Context(), t); err != nil {
+		t, err := tickets.create(r.Context(), newTicket(newID(), user.ID, in, time.Now()))
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -379,10 +380,10 @@ func TestUpdateTicket(t *testing.T) {
 
 	t.Run("an edit racing a reservation sees the reservation", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &interleavingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &interleavingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(free)
-		store.before = func() {
+		st.before = func() {
 			if got := a.deliver(events.OrderCreatedEvent{ID: "o9", Ticket: events.OrderTicket{ID: "t1"}}.Message()); got != "SUCCESS" {
 				t.Errorf("order:created answered %s, want SUCCESS", got)
 			}
@@ -398,15 +399,15 @@ func TestUpdateTicket(t *testing.T) {
 
 	t.Run("races lost again and again are a 409", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &conflictingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &conflictingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(free)
 		w := a.do(http.MethodPut, "/api/tickets/t1", `{"title":"Opera","price":25}`, "owner")
 		if w.Code != http.StatusConflict {
 			t.Fatalf("status = %d, want 409", w.Code)
 		}
-		if store.writes != sidecar.ApplyAttempts {
-			t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
+		if st.writes != store.Attempts {
+			t.Errorf("tried %d writes, want %d", st.writes, store.Attempts)
 		}
 	})
 }

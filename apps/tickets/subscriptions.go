@@ -4,21 +4,22 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // handleOrderCreated reserves each order's ticket and announces it with
 // ticket:updated (carrying the orderId). A batch of deliveries shares one
 // read, one transaction and one publish.
-func handleOrderCreated(tickets *ticketStore) sidecar.BatchHandler {
-	return sidecar.Changes(tickets.outbox, func(e sidecar.Event) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+func handleOrderCreated(tickets *ticketStore) delivery.BatchHandler {
+	return delivery.Apply(tickets.db, func(e delivery.Event) (store.Change[Ticket], error) {
+		ev, err := delivery.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
-			return sidecar.Change{}, err // DROP: the payload can never decode
+			return store.Change[Ticket]{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.Ticket.ID == "" {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:created %s: no order or ticket id", e.ID))
+			return store.Change[Ticket]{}, delivery.Drop(fmt.Errorf("order:created %s: no order or ticket id", e.ID))
 		}
 		// SUCCESS (no error): reserved now; or already reserved by this order
 		// (a redelivery); or the order was cancelled before its creation
@@ -29,11 +30,11 @@ func handleOrderCreated(tickets *ticketStore) sidecar.BatchHandler {
 				// DROP: tickets is the source of truth, and an order cannot
 				// hold a ticket that was never listed. Redelivery cannot make
 				// it appear.
-				return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
+				return delivery.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
 			case errors.Is(err, ErrHeldByAnotherOrder):
 				// RETRY: the previous order's order:cancelled has not arrived
 				// yet (orders only takes a ticket it has seen freed); it will.
-				return fmt.Errorf("order %s: %w: %w", ev.ID, sidecar.ErrOutOfOrder, err)
+				return fmt.Errorf("order %s: %w: %w", ev.ID, delivery.ErrOutOfOrder, err)
 			default:
 				return err // RETRY: a payload the ticket cannot take yet
 			}
@@ -43,14 +44,14 @@ func handleOrderCreated(tickets *ticketStore) sidecar.BatchHandler {
 
 // handleOrderCancelled frees each order's ticket if the order holds it, and
 // remembers the cancellation in every case (see release).
-func handleOrderCancelled(tickets *ticketStore) sidecar.BatchHandler {
-	return sidecar.Changes(tickets.outbox, func(e sidecar.Event) (sidecar.Change, error) {
-		ev, err := sidecar.DecodeData[events.OrderCancelledEvent](e)
+func handleOrderCancelled(tickets *ticketStore) delivery.BatchHandler {
+	return delivery.Apply(tickets.db, func(e delivery.Event) (store.Change[Ticket], error) {
+		ev, err := delivery.DecodeData[events.OrderCancelledEvent](e)
 		if err != nil {
-			return sidecar.Change{}, err // DROP: the payload can never decode
+			return store.Change[Ticket]{}, err // DROP: the payload can never decode
 		}
 		if ev.ID == "" || ev.Ticket.ID == "" {
-			return sidecar.Change{}, sidecar.Drop(fmt.Errorf("order:cancelled %s: no order or ticket id", e.ID))
+			return store.Change[Ticket]{}, delivery.Drop(fmt.Errorf("order:cancelled %s: no order or ticket id", e.ID))
 		}
 		// SUCCESS (no error): freed now, or the ticket was never (or is no
 		// longer) this order's; either way the tombstone keeps it from being
@@ -59,7 +60,7 @@ func handleOrderCancelled(tickets *ticketStore) sidecar.BatchHandler {
 			if errors.Is(err, ErrTicketNotFound) {
 				// DROP: no such ticket was ever listed, so there is nothing to
 				// free and nothing an order:created could lock.
-				return sidecar.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
+				return delivery.Drop(fmt.Errorf("order %s: %w", ev.ID, err))
 			}
 			return err
 		}), nil

@@ -9,6 +9,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
 // listed is the ticket every subscription test starts from.
@@ -138,10 +139,10 @@ func TestCancellationRacingItsCreation(t *testing.T) {
 	// delivery between a handler's read and its write.
 	t.Run("the cancellation lands between the creation's read and write", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &interleavingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &interleavingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(listed)
-		store.before = func() {
+		st.before = func() {
 			if got := a.deliver(orderCancelled("oA")); got != "SUCCESS" {
 				t.Errorf("order:cancelled answered %s, want SUCCESS", got)
 			}
@@ -158,10 +159,10 @@ func TestCancellationRacingItsCreation(t *testing.T) {
 	})
 	t.Run("the creation lands between the cancellation's read and write", func(t *testing.T) {
 		fake := sidecartest.NewState()
-		store := &interleavingState{State: fake}
-		a := newTestAppOn(t, fake, store)
+		st := &interleavingState{State: fake}
+		a := newTestAppOn(t, fake, st)
 		a.put(listed)
-		store.before = func() {
+		st.before = func() {
 			if got := a.deliver(orderCreated("oA")); got != "SUCCESS" {
 				t.Errorf("order:created answered %s, want SUCCESS", got)
 			}
@@ -229,14 +230,14 @@ func TestOrderEventsWhenTheStoreFails(t *testing.T) {
 	for _, m := range []events.Message{orderCreated("oA"), orderCancelled("oA")} {
 		t.Run(string(m.Topic)+" losing every race is a RETRY", func(t *testing.T) {
 			fake := sidecartest.NewState()
-			store := &conflictingState{State: fake}
-			a := newTestAppOn(t, fake, store)
+			st := &conflictingState{State: fake}
+			a := newTestAppOn(t, fake, st)
 			a.put(listed)
 			if got := a.deliver(m); got != "RETRY" {
 				t.Errorf("answered %s, want RETRY", got)
 			}
-			if store.writes != sidecar.ApplyAttempts {
-				t.Errorf("tried %d writes, want %d", store.writes, sidecar.ApplyAttempts)
+			if st.writes != store.Attempts {
+				t.Errorf("tried %d writes, want %d", st.writes, store.Attempts)
 			}
 		})
 	}

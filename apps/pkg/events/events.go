@@ -39,11 +39,14 @@ var Topics = []Topic{TicketCreated, TicketUpdated, OrderCreated, OrderCancelled,
 // Which broker it is lives in components/, never in code.
 const PubSub = "pubsub"
 
-// Message is an event ready to publish: its id, topic and payload.
+// Message is an event ready to publish: its id, topic and payload, and the
+// W3C trace context of the work that caused it, which travels with it (the
+// CloudEvent's traceparent) so that the deliveries it causes join that trace.
 type Message struct {
-	ID    string `json:"id"`
-	Topic Topic  `json:"topic"`
-	Data  any    `json:"data"`
+	ID          string `json:"id"`
+	Topic       Topic  `json:"topic"`
+	Data        any    `json:"data"`
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 func id(t Topic, aggregate string, version int64) string {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/events"
 )
 
 // Env reads settings from an environment lookup, remembering every bad value
@@ -60,25 +62,38 @@ func (e *Env) Err() error {
 	return fmt.Errorf("config: %w", errors.Join(e.errs...))
 }
 
-// Base is what every service reads the same way.
+// Base is what every service reads the same way; a service that has no use
+// for a setting (the client has no state store) ignores it.
 type Base struct {
-	Addr         string        // APP_HOST:APP_PORT, where the app listens (127.0.0.1 by default; 0.0.0.0 in a pod)
-	DaprGRPCAddr string        // 127.0.0.1:DAPR_GRPC_PORT, the sidecar's gRPC API
-	DaprHTTPAddr string        // 127.0.0.1:DAPR_HTTP_PORT, the sidecar's HTTP API
-	SidecarWait  time.Duration // SIDECAR_WAIT: how long to wait for the sidecar at start
-	LogFormat    string        // LOG_FORMAT: text (local) or json (clusters)
-	LogLevel     string        // LOG_LEVEL: debug, info, warn, error
+	Name          string        // the app's id
+	Addr          string        // APP_HOST:APP_PORT, where the app listens (127.0.0.1 by default; 0.0.0.0 in a pod)
+	DaprGRPCAddr  string        // 127.0.0.1:DAPR_GRPC_PORT, the sidecar's gRPC API
+	DaprHTTPAddr  string        // 127.0.0.1:DAPR_HTTP_PORT, the sidecar's HTTP API
+	SidecarWait   time.Duration // SIDECAR_WAIT: how long to wait for the sidecar at start
+	LogFormat     string        // LOG_FORMAT: text (local) or json (clusters)
+	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
+	StateStore    string        // STATE_STORE: the service's own state store component (<name>-store)
+	PubSub        string        // PUBSUB: the pub/sub component events are published through
+	SecretStore   string        // SECRET_STORE: the secret store component
+	JWTSecretName string        // JWT_SECRET_NAME: the secret holding the session signing key
+	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often events that could not be published are tried again
 }
 
-// Base reads the settings every service shares; defaultPort is the app's port
-// in dapr.yaml.
-func (e *Env) Base(defaultPort string) Base {
+// Base reads the settings every service shares; name is the app's id and
+// defaultPort its port, as in dapr.yaml.
+func (e *Env) Base(name, defaultPort string) Base {
 	return Base{
-		Addr:         e.String("APP_HOST", "127.0.0.1") + ":" + e.String("APP_PORT", defaultPort),
-		DaprGRPCAddr: "127.0.0.1:" + e.String("DAPR_GRPC_PORT", "50001"),
-		DaprHTTPAddr: "127.0.0.1:" + e.String("DAPR_HTTP_PORT", "3500"),
-		SidecarWait:  e.Duration("SIDECAR_WAIT", "2m"),
-		LogFormat:    e.String("LOG_FORMAT", "text"),
-		LogLevel:     e.String("LOG_LEVEL", "info"),
+		Name:          name,
+		Addr:          e.String("APP_HOST", "127.0.0.1") + ":" + e.String("APP_PORT", defaultPort),
+		DaprGRPCAddr:  "127.0.0.1:" + e.String("DAPR_GRPC_PORT", "50001"),
+		DaprHTTPAddr:  "127.0.0.1:" + e.String("DAPR_HTTP_PORT", "3500"),
+		SidecarWait:   e.Duration("SIDECAR_WAIT", "2m"),
+		LogFormat:     e.String("LOG_FORMAT", "text"),
+		LogLevel:      e.String("LOG_LEVEL", "info"),
+		StateStore:    e.String("STATE_STORE", name+"-store"),
+		PubSub:        e.String("PUBSUB", events.PubSub),
+		SecretStore:   e.String("SECRET_STORE", "secretstore"),
+		JWTSecretName: e.String("JWT_SECRET_NAME", "jwt-key"),
+		RelayInterval: e.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
 	}
 }

@@ -51,8 +51,11 @@ func NewPublisher(client dapr.Client, pubsub string) *DaprPublisher {
 // Publish sends each message with its deterministic id as the CloudEvent id.
 // Dapr would otherwise make a new random id per call, and a retried publish
 // would be a new message that the broker cannot de-duplicate (JetStream uses
-// the CloudEvent id as Nats-Msg-Id). Several messages of one topic go in one
-// bulk call (the sidecar publishes them in parallel); one goes alone.
+// the CloudEvent id as Nats-Msg-Id). Each message also carries its own trace
+// context as the CloudEvent's traceparent, so that what it causes joins the
+// trace of the work that caused it, even when events of several requests go
+// out in one call. Several messages of one topic go in one bulk call (the
+// sidecar publishes them in parallel); one goes alone.
 func (p *DaprPublisher) Publish(ctx context.Context, msgs ...events.Message) error {
 	var (
 		errs   []error
@@ -83,8 +86,7 @@ func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message)
 	topic := string(msgs[0].Topic)
 	if len(msgs) == 1 {
 		m := msgs[0]
-		err := p.client.PublishEvent(ctx, p.pubsub, topic, m.Data,
-			dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": m.ID}))
+		err := p.client.PublishEvent(ctx, p.pubsub, topic, m.Data, dapr.PublishEventWithMetadata(metadataOf(m)))
 		if err != nil {
 			return &PublishError{Failed: []string{m.ID}, Err: fmt.Errorf("%w: publish %s: %v", ErrUnavailable, m.ID, err)}
 		}
@@ -100,7 +102,7 @@ func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message)
 			EntryID:     m.ID,
 			Data:        data,
 			ContentType: "application/json",
-			Metadata:    map[string]string{"cloudevent.id": m.ID},
+			Metadata:    metadataOf(m),
 		}
 	}
 	res := p.client.PublishEvents(ctx, p.pubsub, topic, entries)
@@ -119,6 +121,16 @@ func (p *DaprPublisher) publishTopic(ctx context.Context, msgs []events.Message)
 		}
 	}
 	return pe
+}
+
+// metadataOf overrides the CloudEvent attributes Dapr would otherwise make
+// up: the id, and the trace context.
+func metadataOf(m events.Message) map[string]string {
+	md := map[string]string{"cloudevent.id": m.ID}
+	if m.TraceParent != "" {
+		md["cloudevent.traceparent"] = m.TraceParent
+	}
+	return md
 }
 
 // byTopic groups msgs by topic, in order of first appearance, dropping

@@ -1,10 +1,11 @@
-// Package sidecar is what several services share for talking to their Dapr
-// sidecar: a state store with ETag optimistic concurrency, a publisher that
-// gives every event its deterministic id, an outbox that saves state and its
-// events in one transaction, and the app side of subscriptions.
+// Package sidecar holds the adapters of the Dapr sidecar's APIs that the
+// services use: its state store with ETag optimistic concurrency (State), a
+// publisher that gives every event its deterministic id and its trace
+// (Publisher), secrets, and the start-up wait for the sidecar.
 //
-// Apps depend on the small interfaces here (State, Publisher), so their tests
-// use the fakes in sidecartest and their integration tests the real sidecar.
+// Writes go through package store, never through State directly; apps depend
+// on the small interfaces here, so their tests use the fakes in sidecartest
+// and their integration tests the real sidecar.
 package sidecar
 
 import (

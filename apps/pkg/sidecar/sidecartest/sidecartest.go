@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -78,13 +79,18 @@ func (s *State) Transact(_ context.Context, ops ...sidecar.Op) error {
 	return nil
 }
 
-// Query supports what the services use: an EQ filter on one top-level field,
-// a page limit, and a numeric token (the offset), in key order.
+// Query supports what the services use: an EQ filter on top-level fields,
+// a sort on top-level fields (order ASC, the default, or DESC; keys break
+// ties), a page limit, and a numeric token (the offset).
 func (s *State) Query(_ context.Context, query string) ([]sidecar.Item, string, error) {
 	var q struct {
 		Filter struct {
 			EQ map[string]any `json:"EQ"`
 		} `json:"filter"`
+		Sort []struct {
+			Key   string `json:"key"`
+			Order string `json:"order"`
+		} `json:"sort"`
 		Page struct {
 			Limit int    `json:"limit"`
 			Token string `json:"token"`
@@ -99,7 +105,11 @@ func (s *State) Query(_ context.Context, query string) ([]sidecar.Item, string, 
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var matched []sidecar.Item
+	type match struct {
+		it  sidecar.Item
+		doc map[string]any
+	}
+	var matched []match
 	for _, k := range keys {
 		it := s.items[k]
 		var doc map[string]any
@@ -113,10 +123,23 @@ func (s *State) Query(_ context.Context, query string) ([]sidecar.Item, string, 
 			}
 		}
 		if ok {
-			matched = append(matched, it)
+			matched = append(matched, match{it, doc})
 		}
 	}
 	s.mu.Unlock()
+	sort.SliceStable(matched, func(i, j int) bool {
+		for _, k := range q.Sort {
+			a, b := fmt.Sprint(matched[i].doc[k.Key]), fmt.Sprint(matched[j].doc[k.Key])
+			if a == b {
+				continue
+			}
+			if strings.EqualFold(k.Order, "DESC") {
+				return a > b
+			}
+			return a < b
+		}
+		return false
+	})
 	start, _ := strconv.Atoi(q.Page.Token)
 	if start > len(matched) {
 		start = len(matched)
@@ -129,7 +152,11 @@ func (s *State) Query(_ context.Context, query string) ([]sidecar.Item, string, 
 	if end < len(matched) {
 		next = strconv.Itoa(end)
 	}
-	return matched[start:end], next, nil
+	items := make([]sidecar.Item, 0, end-start)
+	for _, m := range matched[start:end] {
+		items = append(items, m.it)
+	}
+	return items, next, nil
 }
 
 // Keys returns the stored keys, sorted.
@@ -180,8 +207,18 @@ func (p *Publisher) Calls() int {
 	return p.calls
 }
 
-// Messages returns what was published, in order.
+// Messages returns what was published, in order, without the trace context
+// each message carried (Traced has it), so that tests can compare events.
 func (p *Publisher) Messages() []events.Message {
+	msgs := p.Traced()
+	for i := range msgs {
+		msgs[i].TraceParent = ""
+	}
+	return msgs
+}
+
+// Traced returns what was published, in order, as published.
+func (p *Publisher) Traced() []events.Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]events.Message(nil), p.msgs...)

@@ -1,34 +1,37 @@
-package sidecar_test
+package store
 
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 )
 
-func runBatcher(t *testing.T, ob *sidecar.Outbox, max int) *sidecar.Batcher {
+// running runs s's background work until the test ends, and returns once
+// its committers take changes.
+func running(t *testing.T, s *Store) *Store {
 	t.Helper()
-	b := sidecar.NewBatcher(ob, max)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { b.Run(ctx) })
+	wg.Go(func() { s.Run(ctx, Settings{RelayInterval: time.Hour}) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return b
+	for !s.running.Load() {
+		runtime.Gosched()
+	}
+	return s
 }
 
 func TestConcurrentCallsShareTransactions(t *testing.T) {
 	state, pub, ob := newCounting()
 	state.latency = 5 * time.Millisecond // a store whose commits take time: calls gather meanwhile
-	b := runBatcher(t, ob, 64)
+	b := running(t, ob)
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = b.Apply(context.Background(), increment(fmt.Sprintf("k%d", i))) })
+		wg.Go(func() { _, errs[i] = Apply(context.Background(), b, increment(fmt.Sprintf("k%d", i))) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -56,12 +59,12 @@ func TestConcurrentCallsShareTransactions(t *testing.T) {
 func TestConcurrentCallsOnOneKeyLoseNothing(t *testing.T) {
 	// Racers for one ticket: each sees the previous one's write, none is lost.
 	state, _, ob := newCounting()
-	b := runBatcher(t, ob, 64)
+	b := running(t, ob)
 	const n = 50
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = b.Apply(context.Background(), increment("hot")) })
+		wg.Go(func() { _, errs[i] = Apply(context.Background(), b, increment("hot")) })
 	}
 	wg.Wait()
 	ok := 0
@@ -78,14 +81,13 @@ func TestConcurrentCallsOnOneKeyLoseNothing(t *testing.T) {
 	}
 }
 
-func TestCallsAfterTheBatcherStoppedCommitAlone(t *testing.T) {
+func TestChangesAfterRunStoppedCommitInTheirCallers(t *testing.T) {
 	state, _, ob := newCounting()
-	b := sidecar.NewBatcher(ob, 8)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	b.Run(ctx) // returns at once: ctx is done
-	if err := b.Apply(context.Background(), increment("a")); err != nil {
-		t.Fatalf("a call after the batcher stopped: %v", err)
+	ob.Run(ctx, Settings{RelayInterval: time.Hour}) // returns at once: ctx is done
+	if _, err := Apply(context.Background(), ob, increment("a")); err != nil {
+		t.Fatalf("a change after Run stopped: %v", err)
 	}
 	if got := counter(t, state.State, "a"); got != 1 {
 		t.Errorf("a = %d, want 1", got)

@@ -1,4 +1,4 @@
-package sidecar_test
+package delivery_test
 
 import (
 	"bytes"
@@ -11,14 +11,14 @@ import (
 	"testing"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 )
 
-// FuzzSubscription delivers arbitrary bodies to a Subscription whose handler
+// FuzzDeliveries delivers arbitrary bodies to Deliveries whose handler
 // decodes the payload with DecodeData, as every service's handlers do. The
 // answer is always 200 with SUCCESS, RETRY or DROP; an envelope or a payload
 // that does not decode is a DROP, never a RETRY (it could never succeed).
-func FuzzSubscription(f *testing.F) {
+func FuzzDeliveries(f *testing.F) {
 	valid := `{"id":"order:created/o1/0","topic":"order:created","type":"com.dapr.event.sent","data":` +
 		`{"id":"o1","version":0,"status":"created","userId":"u1","expiresAt":"2026-11-25T12:15:00Z","ticket":{"id":"t1","price":20.5}}}`
 	for _, seed := range []string{
@@ -41,8 +41,8 @@ func FuzzSubscription(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	h := sidecar.Subscription(slog.New(slog.DiscardHandler), func(_ context.Context, e sidecar.Event) error {
-		ev, err := sidecar.DecodeData[events.OrderCreatedEvent](e)
+	handle := func(e delivery.Event) error {
+		ev, err := delivery.DecodeData[events.OrderCreatedEvent](e)
 		if err != nil {
 			return err
 		}
@@ -50,6 +50,13 @@ func FuzzSubscription(f *testing.F) {
 			return errors.New("the store is down") // a transient failure
 		}
 		return nil
+	}
+	h := delivery.Deliveries(slog.New(slog.DiscardHandler), func(_ context.Context, es []delivery.Event) []error {
+		errs := make([]error, len(es))
+		for i, e := range es {
+			errs[i] = handle(e)
+		}
+		return errs
 	})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := httptest.NewRecorder()
@@ -60,7 +67,7 @@ func FuzzSubscription(f *testing.F) {
 			return
 		}
 		status := deliveryStatus(t, w)
-		var e sidecar.Event
+		var e delivery.Event
 		if json.Unmarshal(body, &e) != nil {
 			if status != "DROP" {
 				t.Fatalf("undecodable delivery %q answered %s, want DROP", body, status)
@@ -88,8 +95,8 @@ func FuzzDecodeData(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := sidecar.DecodeData[events.TicketUpdatedEvent](sidecar.Event{ID: "e1", Topic: string(events.TicketUpdated), Data: data})
-		if err != nil && !sidecar.IsDrop(err) {
+		_, err := delivery.DecodeData[events.TicketUpdatedEvent](delivery.Event{ID: "e1", Topic: string(events.TicketUpdated), Data: data})
+		if err != nil && !delivery.IsDrop(err) {
 			t.Fatalf("payload %q: %v, want a Drop error", data, err)
 		}
 		if err == nil && !json.Valid(data) {

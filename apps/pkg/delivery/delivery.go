@@ -1,4 +1,8 @@
-package sidecar
+// Package delivery is the app side of the sidecar's event deliveries: it
+// decodes what the sidecar POSTs (one CloudEvent, or a bulk of them), hands
+// the events to a handler as one batch, and answers SUCCESS, RETRY or DROP
+// for each, as the handler says out loud.
+package delivery
 
 import (
 	"context"
@@ -8,9 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/tixmesh/ticketing/apps/pkg/store"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
@@ -20,6 +24,9 @@ type Event struct {
 	Topic string          `json:"topic"`
 	Type  string          `json:"type"`
 	Data  json.RawMessage `json:"data"`
+	// TraceParent is the W3C trace context the event was published under:
+	// the work it causes continues that trace.
+	TraceParent string `json:"traceparent"`
 }
 
 // EventHandler handles one delivery. Its error decides the outcome, out loud:
@@ -57,33 +64,15 @@ func DecodeData[T any](e Event) (T, error) {
 // (DROP), any other error (RETRY).
 type BatchHandler func(ctx context.Context, es []Event) []error
 
-// Each makes a BatchHandler of an EventHandler that handles one event at a
-// time: the events of a batch are handled in parallel, as separate
-// deliveries would be.
-func Each(h EventHandler) BatchHandler {
-	return func(ctx context.Context, es []Event) []error {
-		errs := make([]error, len(es))
-		if len(es) == 1 {
-			errs[0] = h(ctx, es[0])
-			return errs
-		}
-		var wg sync.WaitGroup
-		for i, e := range es {
-			wg.Go(func() { errs[i] = h(ctx, e) })
-		}
-		wg.Wait()
-		return errs
-	}
-}
-
-// Changes makes a BatchHandler of a per-event decision: build turns each event
+// Apply makes a BatchHandler of a per-event decision: build turns each event
 // into the Change it asks for (or fails it: DROP for a payload that can never
-// decode), and the changes of a batch are applied together (Outbox.ApplyAll).
-// The Change's error is the event's outcome.
-func Changes(o *Outbox, build func(Event) (Change, error)) BatchHandler {
+// decode), and the changes of a batch are applied together (store.ApplyAll),
+// each continuing its event's trace. The Change's error is the event's
+// outcome.
+func Apply[T any](db *store.Store, build func(Event) (store.Change[T], error)) BatchHandler {
 	return func(ctx context.Context, es []Event) []error {
 		errs := make([]error, len(es))
-		cs := make([]Change, 0, len(es))
+		cs := make([]store.Change[T], 0, len(es))
 		idx := make([]int, 0, len(es))
 		for i, e := range es {
 			c, err := build(e)
@@ -91,20 +80,18 @@ func Changes(o *Outbox, build func(Event) (Change, error)) BatchHandler {
 				errs[i] = err
 				continue
 			}
+			if c.Trace == "" {
+				c.Trace = e.TraceParent
+			}
 			cs = append(cs, c)
 			idx = append(idx, i)
 		}
-		for j, err := range o.ApplyAll(ctx, cs) {
+		_, applied := store.ApplyAll(ctx, db, cs)
+		for j, err := range applied {
 			errs[idx[j]] = err
 		}
 		return errs
 	}
-}
-
-// Subscription adapts an EventHandler to the sidecar's HTTP delivery
-// protocols (see Deliveries).
-func Subscription(log *slog.Logger, h EventHandler) http.Handler {
-	return Deliveries(log, Each(h))
 }
 
 // delivery is what the sidecar POSTs: a bulk delivery (the Subscription has

@@ -1,4 +1,4 @@
-package sidecar_test
+package store
 
 import (
 	"context"
@@ -60,22 +60,22 @@ func (c *countingState) calls() string {
 	return fmt.Sprintf("%d gets, %d bulk gets, %d transactions", c.gets, c.bulks, c.commits)
 }
 
-// increment is a change that adds one to a counter key and announces the new
-// value; a missing counter starts at zero.
-func increment(key string) sidecar.Change {
-	return sidecar.Change{
+// increment is a change that adds one to a counter key, announces the new
+// value and returns it; a missing counter starts at zero.
+func increment(key string) Change[int] {
+	return Change[int]{
 		Keys: []string{key},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
+		Decide: func(r Read) (int, Effect, error) {
 			it := r.Item(key)
 			n := 0
 			if it.Found() {
 				if err := it.Decode(&n); err != nil {
-					return sidecar.Effect{}, err
+					return 0, Effect{}, err
 				}
 			}
 			n++
-			return sidecar.Effect{
-				Ops:    []sidecar.Op{sidecar.Put(it, n)},
+			return n, Effect{
+				Ops:    []sidecar.Op{Put(it, n)},
 				Events: []events.Message{{ID: key + "/" + strconv.Itoa(n), Topic: events.TicketUpdated, Data: n}},
 			}, nil
 		},
@@ -97,20 +97,25 @@ func counter(t *testing.T, s sidecar.State, key string) int {
 	return n
 }
 
-func newCounting() (*countingState, *sidecartest.Publisher, *sidecar.Outbox) {
+func newCounting() (*countingState, *sidecartest.Publisher, *Store) {
 	state := &countingState{State: sidecartest.NewState()}
 	pub := &sidecartest.Publisher{}
-	return state, pub, sidecar.NewOutbox(state, pub, quiet)
+	return state, pub, New(state, pub, quiet)
 }
 
-func TestApplyAllSharesOneReadOneTransactionAndOnePublish(t *testing.T) {
-	state, pub, ob := newCounting()
-	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b"), increment("c")})
+func noErrors(t *testing.T, errs []error) {
+	t.Helper()
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("change %d: %v", i, err)
 		}
 	}
+}
+
+func TestApplyAllSharesOneReadOneTransactionAndOnePublish(t *testing.T) {
+	state, pub, ob := newCounting()
+	_, errs := ApplyAll(context.Background(), ob, []Change[int]{increment("a"), increment("b"), increment("c")})
+	noErrors(t, errs)
 	for _, k := range []string{"a", "b", "c"} {
 		if got := counter(t, state.State, k); got != 1 {
 			t.Errorf("%s = %d, want 1", k, got)
@@ -129,11 +134,10 @@ func TestApplyAllRunsChangesOfOneKeyOneAfterAnother(t *testing.T) {
 	// assert three versions of a key, so the second and third run alone, each
 	// on what the one before wrote.
 	state, pub, ob := newCounting()
-	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b"), increment("a"), increment("a")})
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("change %d: %v", i, err)
-		}
+	results, errs := ApplyAll(context.Background(), ob, []Change[int]{increment("a"), increment("b"), increment("a"), increment("a")})
+	noErrors(t, errs)
+	if fmt.Sprint(results) != "[1 1 2 3]" {
+		t.Errorf("results %v, want [1 1 2 3]: each change returns what it decided", results)
 	}
 	if got := counter(t, state.State, "a"); got != 3 {
 		t.Errorf("a = %d, want 3 (no increment lost)", got)
@@ -150,7 +154,7 @@ func TestApplyAllRunsChangesOfOneKeyOneAfterAnother(t *testing.T) {
 func TestApplyAllRunsEveryChangeAloneWhenTheBatchLosesARace(t *testing.T) {
 	state, _, ob := newCounting()
 	ctx := context.Background()
-	if err := ob.Apply(ctx, increment("a")); err != nil {
+	if _, err := Apply(ctx, ob, increment("a")); err != nil {
 		t.Fatal(err)
 	}
 	// Someone else moves "a" between the batch's read and its transaction.
@@ -159,12 +163,8 @@ func TestApplyAllRunsEveryChangeAloneWhenTheBatchLosesARace(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	errs := ob.ApplyAll(ctx, []sidecar.Change{increment("a"), increment("b")})
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("change %d: %v", i, err)
-		}
-	}
+	_, errs := ApplyAll(ctx, ob, []Change[int]{increment("a"), increment("b")})
+	noErrors(t, errs)
 	if got := counter(t, state.State, "a"); got != 11 {
 		t.Errorf("a = %d, want 11 (decided again on what won)", got)
 	}
@@ -176,15 +176,18 @@ func TestApplyAllRunsEveryChangeAloneWhenTheBatchLosesARace(t *testing.T) {
 func TestApplyAllGivesEachChangeItsOwnOutcome(t *testing.T) {
 	state, pub, ob := newCounting()
 	refused := errors.New("refused")
-	refuse := sidecar.Change{Keys: []string{"x"}, Decide: func(sidecar.Read) (sidecar.Effect, error) {
-		return sidecar.Effect{}, sidecar.Drop(refused)
+	refuse := Change[int]{Keys: []string{"x"}, Decide: func(Read) (int, Effect, error) {
+		return 0, Effect{}, fmt.Errorf("decided: %w", refused)
 	}}
-	noop := sidecar.Change{Keys: []string{"y"}, Decide: func(sidecar.Read) (sidecar.Effect, error) {
-		return sidecar.Effect{}, nil
+	noop := Change[int]{Keys: []string{"y"}, Decide: func(Read) (int, Effect, error) {
+		return 7, Effect{}, nil
 	}}
-	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), refuse, noop})
-	if errs[0] != nil || !errors.Is(errs[1], refused) || !sidecar.IsDrop(errs[1]) || errs[2] != nil {
-		t.Errorf("outcomes %v, want [nil drop(refused) nil]", errs)
+	results, errs := ApplyAll(context.Background(), ob, []Change[int]{increment("a"), refuse, noop})
+	if results[2] != 7 {
+		t.Errorf("the no-op's result is %d, want 7", results[2])
+	}
+	if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
+		t.Errorf("outcomes %v, want [nil refused nil]", errs)
 	}
 	if got := counter(t, state.State, "a"); got != 1 {
 		t.Errorf("a = %d, want 1: a refused change must not hold back the others", got)
@@ -197,7 +200,7 @@ func TestApplyAllGivesEachChangeItsOwnOutcome(t *testing.T) {
 func TestApplyAllFailsTheBatchWhenTheStoreIsDown(t *testing.T) {
 	state, pub, ob := newCounting()
 	state.FailNext = fmt.Errorf("%w: connection refused", sidecar.ErrUnavailable)
-	errs := ob.ApplyAll(context.Background(), []sidecar.Change{increment("a"), increment("b")})
+	_, errs := ApplyAll(context.Background(), ob, []Change[int]{increment("a"), increment("b")})
 	for i, err := range errs {
 		if !errors.Is(err, sidecar.ErrUnavailable) {
 			t.Errorf("change %d: %v, want ErrUnavailable (RETRY)", i, err)
@@ -215,18 +218,18 @@ func TestThenReadsKeysThatDependOnWhatWasRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen int
-	c := sidecar.Change{
+	c := Change[struct{}]{
 		Keys: []string{"order|o1"},
-		Then: func(r sidecar.Read) []string {
+		Then: func(r Read) []string {
 			var o map[string]string
 			_ = r.Item("order|o1").Decode(&o)
 			return []string{"ticket|" + o["ticket"]}
 		},
-		Decide: func(r sidecar.Read) (sidecar.Effect, error) {
-			return sidecar.Effect{}, r.Item("ticket|t1").Decode(&seen)
+		Decide: func(r Read) (struct{}, Effect, error) {
+			return struct{}{}, Effect{}, r.Item("ticket|t1").Decode(&seen)
 		},
 	}
-	if err := ob.Apply(ctx, c); err != nil {
+	if _, err := Apply(ctx, ob, c); err != nil {
 		t.Fatal(err)
 	}
 	if seen != 5 {
@@ -242,8 +245,8 @@ func TestApplyDecidesAgainAfterALostRace(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if err := ob.Apply(ctx, increment("a")); err != nil {
-		t.Fatal(err)
+	if n, err := Apply(ctx, ob, increment("a")); err != nil || n != 42 {
+		t.Fatalf("Apply = %d, %v; want 42 (decided again on what won)", n, err)
 	}
 	if got := counter(t, state.State, "a"); got != 42 {
 		t.Errorf("a = %d, want 42", got)

@@ -1,4 +1,4 @@
-package sidecar_test
+package delivery_test
 
 import (
 	"context"
@@ -10,21 +10,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
+	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 )
 
 // outcomes answers by event id: "drop-..." is dropped, "retry-..." retried,
 // anything else handled; it records the batches it was given.
 type outcomes struct{ batches [][]string }
 
-func (o *outcomes) handle(_ context.Context, es []sidecar.Event) []error {
+func (o *outcomes) handle(_ context.Context, es []delivery.Event) []error {
 	var ids []string
 	errs := make([]error, len(es))
 	for i, e := range es {
 		ids = append(ids, e.ID)
 		switch {
 		case strings.HasPrefix(e.ID, "drop-"):
-			errs[i] = sidecar.Drop(errors.New("never"))
+			errs[i] = delivery.Drop(errors.New("never"))
 		case strings.HasPrefix(e.ID, "retry-"):
 			errs[i] = errors.New("not yet")
 		}
@@ -49,7 +49,7 @@ func post(t *testing.T, h http.Handler, body string) map[string]any {
 
 func TestABulkDeliveryIsOneBatchAnsweredPerEntry(t *testing.T) {
 	var o outcomes
-	h := sidecar.Deliveries(slog.New(slog.DiscardHandler), o.handle)
+	h := delivery.Deliveries(slog.New(slog.DiscardHandler), o.handle)
 	got := post(t, h, `{"id":"b1","topic":"order:created","pubsubname":"p","type":"com.dapr.event.sent","entries":[
 		{"entryId":"1","event":{"id":"ok-1","topic":"order:created","data":{}},"contentType":"application/cloudevents+json"},
 		{"entryId":"2","event":{"id":"retry-2","topic":"order:created","data":{}}},
@@ -67,7 +67,7 @@ func TestABulkDeliveryIsOneBatchAnsweredPerEntry(t *testing.T) {
 func TestASingleDeliveryIsABatchOfOne(t *testing.T) {
 	for id, want := range map[string]string{"ok-1": "SUCCESS", "retry-1": "RETRY", "drop-1": "DROP"} {
 		var o outcomes
-		h := sidecar.Deliveries(slog.New(slog.DiscardHandler), o.handle)
+		h := delivery.Deliveries(slog.New(slog.DiscardHandler), o.handle)
 		got := post(t, h, `{"id":"`+id+`","topic":"order:created","data":{}}`)
 		if got["status"] != want {
 			t.Errorf("%s answered %v, want %s", id, got, want)
@@ -78,20 +78,18 @@ func TestASingleDeliveryIsABatchOfOne(t *testing.T) {
 	}
 }
 
-func TestEachHandlesTheEventsOfABatchOneByOne(t *testing.T) {
-	var seen = make(chan string, 3)
-	h := sidecar.Each(func(_ context.Context, e sidecar.Event) error {
-		seen <- e.ID
-		if e.ID == "b" {
-			return errors.New("not yet")
+func TestEveryEventOfABulkDeliveryKeepsItsOwnTrace(t *testing.T) {
+	var traces []string
+	h := delivery.Deliveries(slog.New(slog.DiscardHandler), func(_ context.Context, es []delivery.Event) []error {
+		for _, e := range es {
+			traces = append(traces, e.TraceParent)
 		}
-		return nil
+		return make([]error, len(es))
 	})
-	errs := h(context.Background(), []sidecar.Event{{ID: "a"}, {ID: "b"}, {ID: "c"}})
-	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
-		t.Errorf("outcomes %v, want [nil error nil]", errs)
-	}
-	if len(seen) != 3 {
-		t.Errorf("handled %d events, want 3", len(seen))
+	a := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	b := "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"
+	post(t, h, `{"id":"b1","entries":[{"entryId":"1","event":{"id":"e1","traceparent":"`+a+`","data":{}}},{"entryId":"2","event":{"id":"e2","traceparent":"`+b+`","data":{}}}]}`)
+	if len(traces) != 2 || traces[0] != a || traces[1] != b {
+		t.Errorf("traces %v, want [%s %s]", traces, a, b)
 	}
 }

@@ -1,4 +1,4 @@
-package sidecar_test
+package store
 
 import (
 	"context"
@@ -21,6 +21,35 @@ func msg(id string) events.Message {
 	return events.ExpirationCompleteEvent{OrderID: id}.Message()
 }
 
+// write is a change that sets key (unconditionally) and causes msgs; with no
+// key, it only causes msgs.
+func write(key string, v any, msgs ...events.Message) Change[struct{}] {
+	return Change[struct{}]{Decide: func(Read) (struct{}, Effect, error) {
+		eff := Effect{Events: msgs}
+		if key != "" {
+			eff.Ops = []sidecar.Op{{Key: key, Value: v}}
+		}
+		return struct{}{}, eff, nil
+	}}
+}
+
+func commitWrite(s *Store, key string, v any, msgs ...events.Message) error {
+	_, err := Apply(context.Background(), s, write(key, v, msgs...))
+	return err
+}
+
+// runStore runs s's background work with interval as its relay interval,
+// until stop is called; stop returns once Run has.
+func runStore(s *Store, interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx, Settings{RelayInterval: interval}); close(done) }()
+	for !s.running.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	return func() { cancel(); <-done }
+}
+
 func outboxKeys(s *sidecartest.State) []string {
 	var out []string
 	for _, k := range s.Keys() {
@@ -33,9 +62,8 @@ func outboxKeys(s *sidecartest.State) []string {
 
 func TestCommitSavesStateAndPublishesAtOnce(t *testing.T) {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
-	ob := sidecar.NewOutbox(state, pub, quiet)
-	err := ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: map[string]string{"id": "o1"}, Create: true}}, msg("o1"))
-	if err != nil {
+	ob := New(state, pub, quiet)
+	if err := commitWrite(ob, "order|o1", map[string]string{"id": "o1"}, msg("o1")); err != nil {
 		t.Fatal(err)
 	}
 	if it, _ := state.Get(context.Background(), "order|o1"); !it.Found() {
@@ -48,12 +76,14 @@ func TestCommitSavesStateAndPublishesAtOnce(t *testing.T) {
 
 func TestFailedTransactionPublishesNothing(t *testing.T) {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
-	ob := sidecar.NewOutbox(state, pub, quiet)
+	ob := New(state, pub, quiet)
 	ctx := context.Background()
 	if err := state.Transact(ctx, sidecar.Op{Key: "order|o1", Value: 1}); err != nil {
 		t.Fatal(err)
 	}
-	err := ob.Commit(ctx, []sidecar.Op{{Key: "order|o1", Value: 2, Create: true}}, msg("o1"))
+	_, err := Apply(ctx, ob, Change[struct{}]{Decide: func(Read) (struct{}, Effect, error) {
+		return struct{}{}, Effect{Ops: []sidecar.Op{Create("order|o1", 2)}, Events: []events.Message{msg("o1")}}, nil
+	}})
 	if !errors.Is(err, sidecar.ErrConflict) {
 		t.Fatalf("commit = %v, want a conflict", err)
 	}
@@ -67,20 +97,20 @@ func TestFailedTransactionPublishesNothing(t *testing.T) {
 
 func TestEventsThatCouldNotBePublishedAreRelayedLater(t *testing.T) {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{Err: errors.New("broker down")}
-	ob := sidecar.NewOutbox(state, pub, quiet)
+	ob := New(state, pub, quiet)
 	ctx := context.Background()
-	if err := ob.Commit(ctx, []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1")); err != nil {
+	if err := commitWrite(ob, "order|o1", 1, msg("o1")); err != nil {
 		t.Fatalf("commit failed although the state was saved: %v", err)
 	}
 	if got := outboxKeys(state); len(got) != 1 {
 		t.Fatalf("outbox records %v, want the unpublished event kept", got)
 	}
 	// Too young: the relay leaves it to the committer that may still be publishing.
-	if n := ob.Relay(ctx, time.Hour); n != 0 {
+	if _, n, _ := ob.outbox.relayPage(ctx, time.Now().Add(-time.Hour)); n != 0 {
 		t.Errorf("relay published %d young records, want 0", n)
 	}
 	pub.Err = nil
-	if n := ob.Relay(ctx, 0); n != 1 {
+	if _, n, _ := ob.outbox.relayPage(ctx, time.Now()); n != 1 {
 		t.Fatalf("relay published %d, want 1", n)
 	}
 	if got := pub.Messages(); len(got) != 1 || got[0].ID != "expiration:complete/o1" {
@@ -90,17 +120,14 @@ func TestEventsThatCouldNotBePublishedAreRelayedLater(t *testing.T) {
 
 func TestPublishedRecordsAreCleanedUp(t *testing.T) {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
-	ob := sidecar.NewOutbox(state, pub, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
+	ob := New(state, pub, quiet)
+	stop := runStore(ob, time.Hour)
 	for i := range 10 {
-		if err := ob.Commit(context.Background(), nil, msg(string(rune('a'+i)))); err != nil {
+		if err := commitWrite(ob, "", nil, msg(string(rune('a'+i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cancel() // Run flushes what it has queued before it returns
-	<-done
+	stop() // Run flushes what it has queued before it returns
 	if got := outboxKeys(state); len(got) != 0 {
 		t.Errorf("outbox records %v left after publishing, want none", got)
 	}
@@ -120,39 +147,15 @@ func (b *slowBroker) Publish(ctx context.Context, msgs ...events.Message) error 
 func TestWhileRunningCommitDoesNotWaitForTheBroker(t *testing.T) {
 	state := sidecartest.NewState()
 	broker := &slowBroker{release: make(chan struct{})}
-	ob := sidecar.NewOutbox(state, broker, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	// Run hands over once it is running: wait for it without sleeping blindly.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		committed := make(chan error, 1)
-		go func() {
-			committed <- ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1"))
-		}()
-		select {
-		case err := <-committed:
-			if err != nil {
-				t.Fatal(err)
-			}
-			close(broker.release) // the broker comes back
-			for len(broker.Messages()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the committed event was never published")
-				}
-				time.Sleep(time.Millisecond)
-			}
-			return
-		case <-time.After(50 * time.Millisecond):
-			// Commit is waiting on the broker: Run had not started yet, and
-			// this commit publishes itself. Release it and try again.
-			broker.release <- struct{}{}
-			<-committed
-			if time.Now().After(deadline) {
-				t.Fatal("Commit kept waiting for the broker while Run was running")
-			}
-		}
+	ob := New(state, broker, quiet)
+	t.Cleanup(runStore(ob, time.Hour))
+	t.Cleanup(func() { close(broker.release) }) // runs first: the publishers may finish
+	// The broker holds every publish, yet the change commits and returns.
+	if err := commitWrite(ob, "order|o1", 1, msg("o1")); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := state.Get(context.Background(), "order|o1"); !it.Found() {
+		t.Error("the state change was not saved")
 	}
 }
 
@@ -173,12 +176,9 @@ func (s *scanCounting) Query(ctx context.Context, q string) ([]sidecar.Item, str
 func TestAFailedPublishIsRetriedFromMemoryWithoutScanningTheStore(t *testing.T) {
 	state := &scanCounting{State: sidecartest.NewState()}
 	pub := &sidecartest.Publisher{Err: errors.New("broker down")}
-	ob := sidecar.NewOutbox(state, pub, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { ob.Run(ctx, 5*time.Millisecond, time.Hour); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	if err := ob.Commit(context.Background(), []sidecar.Op{{Key: "order|o1", Value: 1}}, msg("o1")); err != nil {
+	ob := New(state, pub, quiet)
+	t.Cleanup(runStore(ob, 5*time.Millisecond))
+	if err := commitWrite(ob, "order|o1", 1, msg("o1")); err != nil {
 		t.Fatal(err)
 	}
 	pub.SetErr(nil) // the broker is back
@@ -216,15 +216,12 @@ func (b *halfBroker) Publish(ctx context.Context, msgs ...events.Message) error 
 
 func TestOnlyTheRecordsOfPublishedEventsAreDeleted(t *testing.T) {
 	state := sidecartest.NewState()
-	ob := sidecar.NewOutbox(state, &halfBroker{}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { ob.Run(ctx, time.Hour, time.Hour); close(done) }()
-	if err := ob.Commit(context.Background(), nil, msg("a"), msg("bx"), msg("c")); err != nil {
+	ob := New(state, &halfBroker{}, quiet)
+	stop := runStore(ob, time.Hour)
+	if err := commitWrite(ob, "", nil, msg("a"), msg("bx"), msg("c")); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	<-done
+	stop()
 	if got := outboxKeys(state); len(got) != 1 || got[0] != "outbox|expiration:complete/bx" {
 		t.Errorf("outbox records %v, want only the unpublished bx's", got)
 	}
