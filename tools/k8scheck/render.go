@@ -78,17 +78,6 @@ func Find(objs []Object, kind, name string) (Object, bool) {
 	return Object{}, false
 }
 
-// OfKind returns the objects of one kind, in render order.
-func OfKind(objs []Object, kind string) []Object {
-	var out []Object
-	for _, o := range objs {
-		if o.Kind == kind {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // objectFromYAML reads one YAML object, without kustomize.
 func objectFromYAML(doc []byte) (Object, error) {
 	var m map[string]any

@@ -3,8 +3,9 @@
 // decodes every object strictly against the Kubernetes and Dapr 1.16.5 API
 // types, runs the Tiltfile under Starlark with Tilt's builtins recorded,
 // parses the Dockerfiles with BuildKit's parser, and cross-checks all of it
-// against dapr.yaml, the apps' config and the local components. The checks
-// are the package's tests; cmd/render renders an overlay for deployment.
+// against dapr.yaml, the apps' config and the local components; it also
+// checks that git tracks only sources. The checks are the package's tests;
+// cmd/render renders an overlay for deployment.
 package k8scheck
 
 import (

@@ -1,19 +1,11 @@
 package mesh
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"gopkg.in/yaml.v3"
 )
 
 // The brokers the runner can start. Each has a component set under
@@ -46,12 +38,8 @@ func checkBroker(repoDir, broker string) error {
 	return nil
 }
 
-// waiter is an infrastructure process and how to tell it is ready.
-type waiter struct {
-	p     *Proc
-	what  string
-	ready func(context.Context) error
-}
+// topics are the subjects the stream captures: the event contract's topics.
+var topics = []string{"ticket:created", "ticket:updated", "order:created", "order:cancelled", "expiration:complete", "payment:created"}
 
 // brokerProcs are the processes of the chosen broker, yet to be started and
 // waited for (RabbitMQ's epmd is started and ready already: were it not
@@ -149,60 +137,6 @@ func (m *Mesh) brokerPorts(want map[string]int) {
 	}
 }
 
-// subscription is one declarative subscription: the component that carries
-// it, the app that receives it, and its topic.
-type subscription struct {
-	Component, App, Topic string
-}
-
-// loadSubscriptions reads the declarative subscriptions in the resources
-// paths, so that the runner provisions (and the tests probe) exactly what the
-// sidecars subscribe.
-func (m *Mesh) loadSubscriptions() error {
-	m.subs = map[string]subscription{}
-	for _, dir := range m.resourcesPaths() {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return err
-			}
-			dec := yaml.NewDecoder(bytes.NewReader(b))
-			for {
-				var doc struct {
-					Kind string
-					Spec struct {
-						PubsubName string `yaml:"pubsubname"`
-						Topic      string
-					}
-					Scopes []string
-				}
-				if err := dec.Decode(&doc); err != nil {
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					return fmt.Errorf("%s: %w", f, err)
-				}
-				if doc.Kind != "Subscription" || len(doc.Scopes) != 1 {
-					continue
-				}
-				m.subs[doc.Spec.PubsubName] = subscription{Component: doc.Spec.PubsubName, App: doc.Scopes[0], Topic: doc.Spec.Topic}
-			}
-		}
-	}
-	return nil
-}
-
-// sortedSubs returns the subscriptions in a stable order.
-func sortedSubs(subs map[string]subscription) []subscription {
-	out := make([]subscription, 0, len(subs))
-	for _, s := range subs {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Component < out[j].Component })
-	return out
-}
-
 // Consumed reports whether the subscription component named consumer (for
 // example "orders-ticket-created") has handled, and acknowledged, everything
 // published on its topic so far:
@@ -225,20 +159,7 @@ func (m *Mesh) Consumed(ctx context.Context, consumer string) (bool, error) {
 		}
 		return m.rabbitConsumed(ctx, s)
 	}
-	nc, err := nats.Connect(m.NATSURL(), nats.Timeout(2*time.Second))
-	if err != nil {
-		return false, err
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		return false, err
-	}
-	info, err := js.ConsumerInfo(StreamName, consumer, nats.Context(ctx))
-	if err != nil {
-		return false, nil // not created yet: its sidecar has not subscribed
-	}
-	return info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0, nil
+	return natsConsumed(ctx, m.NATSURL(), consumer)
 }
 
 // PublishRaw puts a CloudEvent on the broker exactly as a publisher's sidecar
@@ -252,17 +173,7 @@ func (m *Mesh) PublishRaw(ctx context.Context, topic string, cloudEvent []byte) 
 	case RabbitMQ:
 		return rabbitPublish(ctx, m.RabbitMQURL(), topic, cloudEvent)
 	}
-	nc, err := nats.Connect(m.NATSURL(), nats.Timeout(2*time.Second))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		return err
-	}
-	_, err = js.Publish(topic, cloudEvent, nats.Context(ctx))
-	return err
+	return natsPublish(ctx, m.NATSURL(), topic, cloudEvent)
 }
 
 // Published returns every message published on topic so far, as the broker
@@ -276,26 +187,5 @@ func (m *Mesh) Published(ctx context.Context, topic string) ([][]byte, error) {
 	case RabbitMQ:
 		return rabbitLog(ctx, m.RabbitMQURL(), topic)
 	}
-	nc, err := nats.Connect(m.NATSURL(), nats.Timeout(2*time.Second))
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	js, err := nc.JetStream()
-	if err != nil {
-		return nil, err
-	}
-	sub, err := js.SubscribeSync(topic, nats.DeliverAll(), nats.AckNone())
-	if err != nil {
-		return nil, err
-	}
-	defer sub.Unsubscribe()
-	var out [][]byte
-	for {
-		msg, err := sub.NextMsg(500 * time.Millisecond)
-		if err != nil {
-			return out, nil
-		}
-		out = append(out, msg.Data)
-	}
+	return natsRange(ctx, m.NATSURL(), topic)
 }

@@ -375,7 +375,7 @@ func TestIsolatedBrokerMesh(t *testing.T) {
 	cidsBefore := natsClients(t, m)
 	t.Logf("NATS clients before the cut: %d", len(cidsBefore))
 
-	if err := m.CutBroker(); err != nil {
+	if err := m.Control().CutBroker(); err != nil {
 		t.Fatal(err)
 	}
 	cut := time.Now()
@@ -391,7 +391,7 @@ func TestIsolatedBrokerMesh(t *testing.T) {
 	c.do("GET", "/api/tickets/"+before, "", 200)
 	t.Logf("GET /api/tickets/{id} during the cut: 200 after %s", since(t0))
 	time.Sleep(time.Until(cut.Add(cutFor)))
-	if err := m.HealBroker(); err != nil {
+	if err := m.Control().HealBroker(); err != nil {
 		t.Fatal(err)
 	}
 	healed := time.Now()
@@ -430,7 +430,7 @@ func TestIsolatedBrokerMesh(t *testing.T) {
 	}
 
 	// A kill and a restart of the isolated broker keep it in its namespace.
-	if err := m.Restart(ctx, "nats"); err != nil {
+	if err := m.Control().Restart(ctx, "nats"); err != nil {
 		t.Fatal(err)
 	}
 	theirs, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", m.Proc("nats").Pid()))

@@ -30,6 +30,13 @@ type Ports struct {
 	Epmd       int // BROKER=rabbitmq: its own Erlang port mapper
 }
 
+// AppPorts are one app's and its sidecar's ports.
+type AppPorts struct {
+	App, DaprHTTP, DaprGRPC, DaprInternal, Metrics int
+	// Profile is the sidecar's pprof port (Options.SidecarProfiling).
+	Profile int
+}
+
 // DefaultPorts are the ports of `make up`.
 func DefaultPorts() Ports {
 	return Ports{
@@ -38,6 +45,76 @@ func DefaultPorts() Ports {
 		EtcdClient: 12379, EtcdPeer: 12380, StripeMock: 12111, StripeTLS: 12112,
 		Redis: 16379, RabbitMQ: 15673, RabbitDist: 15674, Epmd: 14369,
 	}
+}
+
+// Ports returns the infrastructure ports.
+func (m *Mesh) Ports() Ports { return m.ports }
+
+// App returns an app's ports.
+func (m *Mesh) App(id string) *AppPorts { return m.apps[id] }
+
+func (m *Mesh) assignPorts() error {
+	if !m.opts.FreePorts {
+		m.ports = DefaultPorts()
+		if m.opts.GatewayPort != 0 {
+			m.ports.Gateway = m.opts.GatewayPort
+		}
+		want := map[string]int{
+			"public origin": m.ports.Gateway,
+			"placement":     m.ports.Placement, "placement health": m.ports.PlaceHTTP, "placement raft": m.ports.PlaceRaft,
+			"scheduler": m.ports.Scheduler, "scheduler health": m.ports.SchedHTTP,
+			"scheduler etcd": m.ports.EtcdClient, "scheduler etcd peer": m.ports.EtcdPeer, "stripe-mock": m.ports.StripeMock, "stripe-mock https": m.ports.StripeTLS,
+		}
+		m.brokerPorts(want)
+		if m.opts.PostgresURL == "" {
+			want["postgres"] = m.ports.Postgres
+		}
+		metrics, profile := 19090, 17090
+		for _, a := range m.runFile.Apps {
+			ap := &AppPorts{App: a.AppPort, DaprHTTP: a.DaprHTTPPort, DaprGRPC: a.DaprGRPCPort, Metrics: a.MetricsPort, Profile: profile}
+			profile++
+			if ap.Metrics == 0 {
+				ap.Metrics = metrics
+				metrics++
+			}
+			if m.opts.SidecarProfiling {
+				want[a.AppID+" sidecar pprof"] = ap.Profile
+			}
+			m.apps[a.AppID] = ap
+			want[a.AppID+" app"] = ap.App
+			want[a.AppID+" sidecar http"] = ap.DaprHTTP
+			want[a.AppID+" sidecar grpc"] = ap.DaprGRPC
+			want[a.AppID+" sidecar metrics"] = ap.Metrics
+		}
+		return checkFree(want)
+	}
+	n := 17 + 6*len(m.runFile.Apps)
+	ps, err := FreePorts(n)
+	if err != nil {
+		return err
+	}
+	next := func() int { p := ps[0]; ps = ps[1:]; return p }
+	m.ports = Ports{
+		Gateway: next(), NATS: next(), NATSHTTP: next(), Postgres: next(), Placement: next(), PlaceHTTP: next(),
+		PlaceRaft: next(), Scheduler: next(), SchedHTTP: next(), EtcdClient: next(), EtcdPeer: next(), StripeMock: next(),
+		StripeTLS: next(), Redis: next(), RabbitMQ: next(), RabbitDist: next(), Epmd: next(),
+	}
+	for _, a := range m.runFile.Apps {
+		m.apps[a.AppID] = &AppPorts{App: next(), DaprHTTP: next(), DaprGRPC: next(), DaprInternal: next(), Metrics: next(), Profile: next()}
+	}
+	// The public origin is bound last, once everything is ready: hold its
+	// port from now on, or a process started meanwhile can take it as an
+	// ephemeral port ("address already in use", seen in CI).
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", m.ports.Gateway))
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		m.ports.Gateway = ln.Addr().(*net.TCPAddr).Port
+	}
+	m.gatewayLn = ln
+	return nil
 }
 
 // The range FreePorts picks from: below Linux's default ephemeral range

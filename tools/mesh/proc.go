@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -169,28 +168,50 @@ func (p *Proc) Tail(n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// waitReady polls ready until it succeeds, the process exits (an error that
-// quotes its log), or ctx ends.
-func waitReady(ctx context.Context, p *Proc, what string, ready func(context.Context) error) error {
-	delay := 10 * time.Millisecond
-	var last error
-	for {
-		if exited, err := p.Exited(); exited {
-			return fmt.Errorf("%s exited during start-up (%v); last lines of %s:\n%s", p.Name, err, p.LogPath, indent(p.Tail(15)))
-		}
-		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		last = ready(attempt)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not become ready (%s: %v); last lines of %s:\n%s", p.Name, what, last, p.LogPath, indent(p.Tail(15)))
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 250*time.Millisecond)
+// Proc returns a process by name ("orders", "orders-daprd", "nats", ...).
+func (m *Mesh) Proc(name string) *Proc { return m.byName[name] }
+
+// Procs returns every process, in start order.
+func (m *Mesh) Procs() []*Proc { return append([]*Proc(nil), m.procs...) }
+
+func (m *Mesh) bin(name string) string { return filepath.Join(m.binDir, name) }
+
+func (m *Mesh) proc(name, kind, path string, args []string) *Proc {
+	return &Proc{
+		Name: name, Kind: kind, Path: path, Args: args, Dir: m.opts.Root,
+		// Sidecars register this address for service invocation, and their
+		// internal API listens on loopback; it also spares them looking for a
+		// non-loopback interface, which a machine with only loopback lacks.
+		Env:     mergeEnv(os.Environ(), map[string]string{"DAPR_HOST_IP": "127.0.0.1"}),
+		LogPath: filepath.Join(m.dataDir, "logs", name+".log"),
 	}
+}
+
+func (m *Mesh) start(p *Proc) error {
+	if err := p.Start(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byName[p.Name]; !ok {
+		m.procs = append(m.procs, p)
+	}
+	m.byName[p.Name] = p
+	return nil
+}
+
+func mergeEnv(base []string, over map[string]string) []string {
+	out := make([]string, 0, len(base)+len(over))
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := over[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range over {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func indent(s string) string {

@@ -1,10 +1,3 @@
-// Package mesh runs the whole marketplace on one machine without containers:
-// NATS with JetStream, PostgreSQL, the Dapr control plane (placement,
-// scheduler), stripe-mock, and every app of dapr.yaml beside its own daprd,
-// behind one public origin routed exactly as the Kubernetes Ingress routes.
-//
-// `make up` and the integration tests use the same code: the tests only ask
-// for free ports and a temporary data directory.
 package mesh
 
 import (

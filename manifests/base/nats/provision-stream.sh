@@ -2,7 +2,7 @@
 # The nats-stream Job: create the stream TICKETING from stream-ticketing.json,
 # or bring an existing one in line with it. Dapr never creates streams, and a
 # topic no stream captures cannot be subscribed. Same settings as the local
-# runner (tools/mesh/infra.go provisionStreams): file storage, 7 days, a
+# runner (tools/mesh/nats.go provisionStreams): file storage, 7 days, a
 # 2-minute de-duplication window for our deterministic event ids.
 set -eu
 config=/stream/stream-ticketing.json

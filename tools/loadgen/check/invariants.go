@@ -1,0 +1,326 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tixmesh/ticketing/tools/loadgen/crowd"
+)
+
+// Result is one invariant's verdict.
+type Result struct {
+	Name       string
+	Pass       bool
+	Checked    int      // how many things it looked at
+	Violations []string // the first few, for the report
+	Count      int      // how many violations in all
+	Note       string   // what else was counted (duplicates, say)
+}
+
+// Bounds are the time limits the system promises.
+type Bounds struct {
+	// Expiry: an unpaid order is cancelled at most this long after its deadline.
+	Expiry time.Duration
+}
+
+// live statuses hold their ticket.
+func live(status string) bool {
+	return status == "created" || status == "awaiting:payment" || status == "complete"
+}
+
+type verdict struct {
+	r *Result
+}
+
+func newVerdict(name string) verdict { return verdict{&Result{Name: name}} }
+
+func (v verdict) checked(n int) { v.r.Checked += n }
+
+func (v verdict) fail(format string, args ...any) {
+	v.r.Count++
+	if len(v.r.Violations) < 10 {
+		v.r.Violations = append(v.r.Violations, fmt.Sprintf(format, args...))
+	}
+}
+
+func (v verdict) done() Result {
+	v.r.Pass = v.r.Count == 0
+	return *v.r
+}
+
+// Evaluate judges a snapshot against what the crowd did. Invariants whose
+// source was not read (payments, Stripe, deliveries) are left out.
+func Evaluate(s *Snapshot, l *crowd.Ledger, b Bounds) []Result {
+	out := []Result{
+		acknowledgedOrdersExist(s, l),
+		noTicketHeldTwice(s),
+		expiredOrdersReleased(s, l, b),
+		ticketsAgreeWithOrders(s, l),
+		paidOrdersComplete(s, l),
+	}
+	if s.Payments != nil {
+		out = append(out, paymentsAgreeWithOrders(s), neverCompleteAndCancelled(s, l))
+	}
+	if s.Charges != nil {
+		out = append(out, noDoubleCharge(s, l), chargesBelongToCompleteOrders(s))
+	}
+	if s.Deliveries != nil {
+		out = append(out, noEventLost(s.Deliveries))
+	}
+	return out
+}
+
+// Passed reports whether every result passed.
+func Passed(rs []Result) bool {
+	for _, r := range rs {
+		if !r.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// acknowledgedOrdersExist: every order answered 201 is kept (an acknowledged
+// write is never lost).
+func acknowledgedOrdersExist(s *Snapshot, l *crowd.Ledger) Result {
+	v := newVerdict("every order answered 201 exists in orders")
+	for _, o := range l.Orders {
+		v.checked(1)
+		if _, ok := s.Orders[o.ID]; !ok {
+			v.fail("order %s (ticket %s, placed %s) is missing", o.ID, o.TicketID, o.CreatedAt.Format(time.RFC3339Nano))
+		}
+	}
+	return v.done()
+}
+
+// noTicketHeldTwice: at most one live order per ticket.
+func noTicketHeldTwice(s *Snapshot) Result {
+	v := newVerdict("no ticket held by two live orders")
+	byTicket := map[string][]string{}
+	for _, o := range s.Orders {
+		if live(o.Status) {
+			byTicket[o.Ticket.ID] = append(byTicket[o.Ticket.ID], o.ID+" ("+o.Status+")")
+		}
+	}
+	for _, t := range sortedKeys(byTicket) {
+		v.checked(1)
+		if hs := byTicket[t]; len(hs) > 1 {
+			sort.Strings(hs)
+			v.fail("ticket %s held by %v", t, hs)
+		}
+	}
+	return v.done()
+}
+
+// expiredOrdersReleased: an unpaid order past its deadline (plus the bound)
+// is cancelled, and its ticket no longer carries it.
+func expiredOrdersReleased(s *Snapshot, l *crowd.Ledger, b Bounds) Result {
+	v := newVerdict(fmt.Sprintf("every unpaid order is cancelled within %s of its deadline, its ticket released", b.Expiry))
+	for _, o := range sortedOrders(s.Orders) {
+		if o.Status == "complete" || s.At.Before(o.ExpiresAt.Add(b.Expiry)) {
+			continue
+		}
+		v.checked(1)
+		if o.Status != "cancelled" {
+			v.fail("order %s is %s %.1f s after its deadline", o.ID, o.Status, s.At.Sub(o.ExpiresAt).Seconds())
+		}
+		if t, ok := s.Tickets[o.Ticket.ID]; ok && t.OrderID == o.ID {
+			v.fail("ticket %s still carries expired order %s", t.ID, o.ID)
+		}
+	}
+	return v.done()
+}
+
+// ticketsAgreeWithOrders: each listed ticket's reservation in tickets is the
+// order that holds it in orders (or none).
+func ticketsAgreeWithOrders(s *Snapshot, l *crowd.Ledger) Result {
+	v := newVerdict("tickets' reservations match orders")
+	holder := map[string]string{}
+	for _, o := range s.Orders {
+		if live(o.Status) {
+			holder[o.Ticket.ID] = o.ID
+		}
+	}
+	for _, id := range l.Tickets {
+		v.checked(1)
+		t, ok := s.Tickets[id]
+		switch {
+		case !ok:
+			v.fail("ticket %s is missing from tickets", id)
+		case t.OrderID != holder[id]:
+			v.fail("ticket %s: tickets says order %q, orders says %q", id, t.OrderID, holder[id])
+		}
+	}
+	return v.done()
+}
+
+// paidOrdersComplete: a payment answered 201 completed its order.
+func paidOrdersComplete(s *Snapshot, l *crowd.Ledger) Result {
+	v := newVerdict("every payment answered 201 completed its order")
+	for _, o := range l.Orders {
+		if !o.Paid {
+			continue
+		}
+		v.checked(1)
+		if got := s.Orders[o.ID].Status; got != "complete" {
+			v.fail("order %s was paid (payment %s) but is %q", o.ID, o.PaymentID, got)
+		}
+	}
+	return v.done()
+}
+
+// paymentsAgreeWithOrders: payments' copy of every order has orders' status.
+func paymentsAgreeWithOrders(s *Snapshot) Result {
+	v := newVerdict("payments' copy of each order matches orders")
+	for _, o := range sortedOrders(s.Orders) {
+		v.checked(1)
+		if got, want := s.Payments[o.ID].status(), o.Status; got != want && !(want == "awaiting:payment" && got == "created") {
+			v.fail("order %s: orders says %q, payments says %q", o.ID, want, got)
+		}
+	}
+	return v.done()
+}
+
+// neverCompleteAndCancelled: no service shows an order complete while
+// another (or the buyer's own cancellation) shows it cancelled.
+func neverCompleteAndCancelled(s *Snapshot, l *crowd.Ledger) Result {
+	v := newVerdict("no order both complete and cancelled")
+	cancelledByBuyer := map[string]bool{}
+	for _, o := range l.Orders {
+		if o.Cancelled {
+			cancelledByBuyer[o.ID] = true
+		}
+	}
+	for _, o := range sortedOrders(s.Orders) {
+		v.checked(1)
+		p := s.Payments[o.ID]
+		seen := map[string]bool{o.Status: true, p.OrderStatus: true}
+		if p.PaymentStatus == "succeeded" {
+			seen["complete"] = true
+		}
+		if cancelledByBuyer[o.ID] {
+			seen["cancelled"] = true
+		}
+		if seen["complete"] && seen["cancelled"] {
+			v.fail("order %s: orders %q, payments %q (payment %q), cancelled by its buyer: %v", o.ID, o.Status, p.OrderStatus, p.PaymentStatus, cancelledByBuyer[o.ID])
+		}
+	}
+	return v.done()
+}
+
+// noDoubleCharge: Stripe accepted at most one charge per order (retries of
+// one charge share its idempotency key), and no order was paid twice.
+func noDoubleCharge(s *Snapshot, l *crowd.Ledger) Result {
+	v := newVerdict("no order charged twice")
+	keys := map[string]map[string]bool{}
+	for _, c := range s.Charges {
+		if c.Status/100 != 2 || c.OrderID == "" || c.Refund {
+			continue
+		}
+		if keys[c.OrderID] == nil {
+			keys[c.OrderID] = map[string]bool{}
+		}
+		keys[c.OrderID][c.IdempotencyKey] = true
+	}
+	for _, id := range sortedKeys(keys) {
+		v.checked(1)
+		if n := len(keys[id]); n > 1 {
+			v.fail("order %s charged %d times (distinct idempotency keys)", id, n)
+		}
+	}
+	for _, o := range l.Orders {
+		wins := 0
+		for _, st := range o.PayStatuses {
+			if st == 201 {
+				wins++
+			}
+		}
+		if wins > 1 {
+			v.fail("order %s: %d payments answered 201", o.ID, wins)
+		}
+	}
+	return v.done()
+}
+
+// chargesBelongToCompleteOrders: every charge Stripe accepted is the payment
+// of one order, and that order is complete, or the charge was refunded (the
+// order expired while its payment was in flight).
+func chargesBelongToCompleteOrders(s *Snapshot) Result {
+	v := newVerdict("every charge Stripe accepted belongs to exactly one complete order, or was refunded")
+	refunded := map[string]bool{}
+	for _, c := range s.Charges {
+		if c.Refund && c.Status/100 == 2 {
+			refunded[c.OrderID] = true
+		}
+	}
+	seen := map[string]bool{}
+	refunds := 0
+	for _, c := range s.Charges {
+		if c.Refund || c.Status/100 != 2 || seen[c.OrderID] {
+			continue
+		}
+		seen[c.OrderID] = true
+		v.checked(1)
+		o, ok := s.Orders[c.OrderID]
+		switch {
+		case c.OrderID == "":
+			v.fail("a charge (key %s) names no order", c.IdempotencyKey)
+		case !ok:
+			// Not one of the crowd's orders (another client of the same
+			// mesh): not this check's to judge.
+			v.r.Checked--
+			continue
+		case o.Status == "complete" && refunded[c.OrderID]:
+			v.fail("order %s is complete but its charge was refunded", c.OrderID)
+		case o.Status == "complete":
+		case refunded[c.OrderID]:
+			refunds++
+		default:
+			v.fail("order %s was charged but is %q, and nothing was refunded", c.OrderID, o.Status)
+		}
+	}
+	v.r.Note = fmt.Sprintf("%d charges of orders cancelled in flight, refunded", refunds)
+	return v.done()
+}
+
+// noEventLost: every event on the stream was handled by every subscriber of
+// its topic; deliveries beyond the first are counted (they must be harmless,
+// which the other invariants show).
+func noEventLost(d *Deliveries) Result {
+	v := newVerdict("no event lost: every published event handled by every subscriber")
+	dups := 0
+	for _, topic := range sortedKeys(d.Published) {
+		for _, id := range d.Published[topic] {
+			for _, app := range d.Subscribers[topic] {
+				v.checked(1)
+				n := d.Handled[app][topic][id]
+				if n == 0 {
+					v.fail("%s never handled %s %s", app, topic, id)
+				}
+				if n > 1 {
+					dups += n - 1
+				}
+			}
+		}
+	}
+	v.r.Note = fmt.Sprintf("%d duplicate deliveries handled", dups)
+	return v.done()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedOrders(m map[string]OrderView) []OrderView {
+	out := make([]OrderView, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
+}
