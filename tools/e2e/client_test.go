@@ -59,6 +59,12 @@ func (r response) errorMessages(t testing.TB) map[string]string {
 
 func (u *user) do(method, path string, body any) response {
 	u.t.Helper()
+	return u.doWith(method, path, body, nil)
+}
+
+// doWith sends a request with extra headers.
+func (u *user) doWith(method, path string, body any, header http.Header) response {
+	u.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -73,6 +79,9 @@ func (u *user) do(method, path string, body any) response {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := u.http.Do(req)
 	if err != nil {

@@ -22,6 +22,8 @@ import (
 var (
 	the     *mesh.Mesh
 	baseURL string
+	// tracer receives every span of every sidecar
+	tracer *spans
 )
 
 // testEnv shortens what tests would otherwise wait for, and lifts the sign-up
@@ -51,7 +53,10 @@ func runMain(m *testing.M) int {
 	// The first run on a machine builds the Dapr runtime: minutes.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	tracer = newSpans()
+	defer tracer.srv.Close()
 	the, err = mesh.Up(ctx, mesh.Options{
+		ZipkinURL: tracer.url(),
 		RepoDir:   repo,
 		Root:      root,
 		FreePorts: true,

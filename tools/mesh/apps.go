@@ -113,8 +113,8 @@ func (m *Mesh) daprdProcAs(a RunApp, instance string) *Proc {
 	for _, rp := range m.resourcesPaths() {
 		args = append(args, "--resources-path", rp)
 	}
-	if c := m.runFile.Common.ConfigFilePath; c != "" {
-		args = append(args, "--config", m.runFile.path(c))
+	if m.config != "" {
+		args = append(args, "--config", m.config)
 	}
 	return m.proc(instance+"-daprd", "sidecar", m.bin("daprd"), args)
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// --enable-profiling) on AppPorts.Profile: 17090 and up, in dapr.yaml's
 	// order, with the default ports.
 	SidecarProfiling bool
+	// ZipkinURL, when set, makes every sidecar export its spans (every
+	// request traced) to this Zipkin v2 endpoint
+	// (http://host:9411/api/v2/spans).
+	ZipkinURL string
 	// SidecarLogLevel, when set, overrides dapr.yaml's log level for every
 	// daprd (debug, for a post-mortem of the sidecars' deliveries).
 	SidecarLogLevel string
@@ -55,6 +59,7 @@ type Mesh struct {
 	opts    Options
 	runFile *RunFile
 	dataDir string
+	config  string // the sidecars' Configuration file (see sidecarConfig)
 	binDir  string
 	appBin  string
 	ports   Ports
@@ -160,6 +165,9 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 		return nil, err
 	}
 	if err := m.writeSecrets(); err != nil {
+		return nil, err
+	}
+	if m.config, err = m.sidecarConfig(); err != nil {
 		return nil, err
 	}
 	if err := m.startApps(ctx); err != nil {
