@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
@@ -36,7 +35,7 @@ func (s *userStore) create(ctx context.Context, u User) error {
 			if r.Item(userKey(u.Email)).Found() {
 				return User{}, store.Effect{}, ErrEmailInUse
 			}
-			return u, store.Effect{Ops: []sidecar.Op{store.Create(userKey(u.Email), u)}}, nil
+			return u, store.Effect{Ops: []store.Op{store.Create(userKey(u.Email), u)}}, nil
 		},
 	})
 	return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"strconv"
 	"time"
 )
@@ -78,5 +77,3 @@ const (
 	// firing could not be saved.
 	retryReminderName = "expire-retry"
 )
-
-var errNotScheduled = errors.New("no deadline to fire")

@@ -30,7 +30,6 @@ import (
 type fuzzReminders struct{}
 
 func (fuzzReminders) register(context.Context, string, string, string, time.Time) error { return nil }
-func (fuzzReminders) unregister(context.Context, string, string, string) error          { return nil }
 
 var fuzzSchedules = []schedule{
 	{OrderID: "o1", ExpiresAt: time.Date(2026, 11, 25, 12, 15, 0, 0, time.UTC), Status: statusScheduled},

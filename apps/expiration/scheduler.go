@@ -11,7 +11,6 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
@@ -144,7 +143,7 @@ func (s *scheduler) scheduleSlot(id string, group []deadline) store.Change[[]dea
 					return nil, store.Effect{}, err
 				}
 			}
-			var ops []sidecar.Op
+			var ops []store.Op
 			grew := false
 			for _, d := range group {
 				if it := r.Item(scheduleKey(d.orderID)); it.Found() {
@@ -253,7 +252,7 @@ func cancelChange(orderID string) store.Change[struct{}] {
 				}
 			}
 			sc.Status = statusCancelled
-			return struct{}{}, store.Effect{Ops: []sidecar.Op{writeOp(sc, it.ETag)}}, nil
+			return struct{}{}, store.Effect{Ops: []store.Op{writeOp(sc, it.ETag)}}, nil
 		},
 	}
 }
@@ -282,7 +281,7 @@ func (s *scheduler) fireChange(orderID string) store.Change[time.Duration] {
 			} // else the reminder fired before order:created was applied: fire all the same
 			sc.Status, sc.FiredAt = statusFired, now
 			return now.Sub(sc.ExpiresAt), store.Effect{
-				Ops:    []sidecar.Op{writeOp(sc, it.ETag)},
+				Ops:    []store.Op{writeOp(sc, it.ETag)},
 				Events: []events.Message{events.ExpirationCompleteEvent{OrderID: orderID}.Message()},
 			}, nil
 		},
@@ -395,14 +394,14 @@ func (s *scheduler) fireSlot(ctx context.Context, id string) error {
 // fired, unless it changed since it was read as read: an order that joined
 // meanwhile moved its ETag, so the slot stays, and the sweep comes back for
 // it.
-func deleteSlotChange(read sidecar.Item) store.Change[struct{}] {
+func deleteSlotChange(read store.Item) store.Change[struct{}] {
 	return store.Change[struct{}]{
 		Keys: []string{read.Key},
 		Decide: func(r store.Read) (struct{}, store.Effect, error) {
 			if it := r.Item(read.Key); !it.Found() || it.ETag != read.ETag {
 				return struct{}{}, store.Effect{}, nil
 			}
-			return struct{}{}, store.Effect{Ops: []sidecar.Op{store.Delete(read)}}, nil
+			return struct{}{}, store.Effect{Ops: []store.Op{store.Delete(read)}}, nil
 		},
 	}
 }

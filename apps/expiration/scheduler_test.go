@@ -38,13 +38,6 @@ func (f *fakeReminders) register(_ context.Context, actor, id, name string, due 
 	return nil
 }
 
-func (f *fakeReminders) unregister(_ context.Context, actor, id, name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.due, actor+"/"+id+"/"+name)
-	return nil
-}
-
 func (f *fakeReminders) pending() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
@@ -38,7 +37,7 @@ func userOrdersPageKey(userID string, n int) string {
 }
 
 // stored decodes a stored aggregate, or is ErrNotFound for a missing key.
-func stored[T any](it sidecar.Item) (T, error) {
+func stored[T any](it store.Item) (T, error) {
 	var v T
 	if !it.Found() {
 		return v, ErrNotFound
@@ -117,7 +116,7 @@ func placeChange(id, userID, ticketID string, now time.Time, window time.Duratio
 				}
 			}
 			head, full := idx.with(o.ID)
-			ops := []sidecar.Op{
+			ops := []store.Op{
 				store.Put(tIt, reserved),
 				store.Create(orderKey(o.ID), o),
 				store.Put(idxIt, head),
@@ -225,7 +224,7 @@ func cancelChange(id string, allow func(Order) error) store.Change[Order] {
 			if err != nil {
 				return o, store.Effect{}, err
 			}
-			ops := []sidecar.Op{store.Put(oIt, c)}
+			ops := []store.Op{store.Put(oIt, c)}
 			tIt := r.Item(ticketKey(o.Ticket.ID))
 			if t, err := stored[Ticket](tIt); err == nil {
 				if freed, changed := t.release(o.ID); changed {
@@ -255,7 +254,7 @@ func completeChange(id string) store.Change[Order] {
 			if err != nil {
 				return o, store.Effect{}, err
 			}
-			return c, store.Effect{Ops: []sidecar.Op{store.Put(it, c)}}, nil
+			return c, store.Effect{Ops: []store.Op{store.Put(it, c)}}, nil
 		},
 	}
 }
@@ -270,7 +269,7 @@ func addTicketChange(t Ticket) store.Change[Ticket] {
 			if cur, err := stored[Ticket](r.Item(ticketKey(t.ID))); err == nil {
 				return cur, store.Effect{}, nil
 			}
-			return t, store.Effect{Ops: []sidecar.Op{store.Create(ticketKey(t.ID), t)}}, nil
+			return t, store.Effect{Ops: []store.Op{store.Create(ticketKey(t.ID), t)}}, nil
 		},
 	}
 }
@@ -291,7 +290,7 @@ func updateTicketChange(ev events.TicketUpdatedEvent) store.Change[Ticket] {
 			if err != nil || !changed {
 				return t, store.Effect{}, err
 			}
-			return updated, store.Effect{Ops: []sidecar.Op{store.Put(it, updated)}}, nil
+			return updated, store.Effect{Ops: []store.Op{store.Put(it, updated)}}, nil
 		},
 	}
 }

@@ -40,7 +40,7 @@ func (s *paymentStore) order(ctx context.Context, id string) (Order, error) {
 	return storedOrder(it)
 }
 
-func storedOrder(it sidecar.Item) (Order, error) {
+func storedOrder(it store.Item) (Order, error) {
 	var o Order
 	if !it.Found() {
 		return o, ErrOrderNotFound
@@ -76,7 +76,7 @@ func (s *paymentStore) payment(ctx context.Context, orderID string) (p Payment, 
 	return p, true, it.Decode(&p)
 }
 
-func storedPayment(it sidecar.Item) (p Payment, found bool, err error) {
+func storedPayment(it store.Item) (p Payment, found bool, err error) {
 	if !it.Found() {
 		return p, false, nil
 	}
@@ -93,7 +93,7 @@ func newOrderCopyChange(o Order) store.Change[bool] {
 			if r.Item(orderKey(o.ID)).Found() {
 				return false, store.Effect{}, nil
 			}
-			return true, store.Effect{Ops: []sidecar.Op{store.Create(orderKey(o.ID), o)}}, nil
+			return true, store.Effect{Ops: []store.Op{store.Create(orderKey(o.ID), o)}}, nil
 		},
 	}
 }
@@ -114,7 +114,7 @@ func cancelledCopyChange(id string, version int64) store.Change[Order] {
 			if err != nil || !changed {
 				return o, store.Effect{}, err
 			}
-			return cancelled, store.Effect{Ops: []sidecar.Op{store.Put(it, cancelled)}}, nil
+			return cancelled, store.Effect{Ops: []store.Op{store.Put(it, cancelled)}}, nil
 		},
 	}
 }
@@ -133,13 +133,13 @@ func (s *paymentStore) claim(ctx context.Context, fresh Payment, now time.Time, 
 				return Payment{}, store.Effect{}, err
 			}
 			if !found {
-				return fresh, store.Effect{Ops: []sidecar.Op{store.Create(it.Key, fresh)}}, nil
+				return fresh, store.Effect{Ops: []store.Op{store.Create(it.Key, fresh)}}, nil
 			}
 			taken, err := cur.takeOver(now, takeoverAfter)
 			if err != nil {
 				return Payment{}, store.Effect{}, err
 			}
-			return taken, store.Effect{Ops: []sidecar.Op{store.Put(it, taken)}}, nil
+			return taken, store.Effect{Ops: []store.Op{store.Put(it, taken)}}, nil
 		},
 	})
 	if errors.Is(err, sidecar.ErrConflict) {
@@ -163,7 +163,7 @@ func (s *paymentStore) release(ctx context.Context, claim Payment) error {
 			if err != nil || !found || !sameAttempt(cur, claim) {
 				return struct{}{}, store.Effect{}, err
 			}
-			return struct{}{}, store.Effect{Ops: []sidecar.Op{store.Delete(it)}}, nil
+			return struct{}{}, store.Effect{Ops: []store.Op{store.Delete(it)}}, nil
 		},
 	})
 	return err
@@ -185,7 +185,7 @@ func (s *paymentStore) confirm(ctx context.Context, c Confirmation, o Order, now
 			if !changed {
 				return next, store.Effect{}, nil
 			}
-			return next, store.Effect{Ops: []sidecar.Op{store.Put(it, next)}, Events: []events.Message{next.createdEvent()}}, nil
+			return next, store.Effect{Ops: []store.Op{store.Put(it, next)}, Events: []events.Message{next.createdEvent()}}, nil
 		},
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *paymentStore) markRefunded(ctx context.Context, orderID string, claim *
 			if !changed {
 				return true, store.Effect{}, nil
 			}
-			return true, store.Effect{Ops: []sidecar.Op{store.Put(it, next)}}, nil
+			return true, store.Effect{Ops: []store.Op{store.Put(it, next)}}, nil
 		},
 	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
@@ -100,7 +99,7 @@ func handleOrderCancelled(log *slog.Logger, payments *paymentStore, charges char
 }
 
 // paidFor reports whether it holds a succeeded payment.
-func paidFor(it sidecar.Item) bool {
+func paidFor(it store.Item) bool {
 	p, found, err := storedPayment(it)
 	return found && err == nil && p.Status == PaymentSucceeded
 }

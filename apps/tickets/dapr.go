@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
-	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
 )
 
@@ -41,7 +40,7 @@ func (s *ticketStore) get(ctx context.Context, id string) (Ticket, string, error
 	return t, it.ETag, err
 }
 
-func storedTicket(it sidecar.Item) (Ticket, error) {
+func storedTicket(it store.Item) (Ticket, error) {
 	var t Ticket
 	if !it.Found() {
 		return t, ErrTicketNotFound
@@ -53,7 +52,7 @@ func storedTicket(it sidecar.Item) (Ticket, error) {
 func (s *ticketStore) create(ctx context.Context, t Ticket) (Ticket, error) {
 	return store.Apply(ctx, s.db, store.Change[Ticket]{
 		Decide: func(store.Read) (Ticket, store.Effect, error) {
-			return t, store.Effect{Ops: []sidecar.Op{store.Create(ticketKey(t.ID), t)}, Events: []events.Message{t.createdEvent()}}, nil
+			return t, store.Effect{Ops: []store.Op{store.Create(ticketKey(t.ID), t)}, Events: []events.Message{t.createdEvent()}}, nil
 		},
 	})
 }
@@ -123,7 +122,7 @@ func release(ticketID, orderID string) store.Change[Ticket] {
 			} else if r.Item(releasedKey(orderID)).Found() {
 				return t, eff, nil // a redelivery: nothing is left to do
 			}
-			eff.Ops = []sidecar.Op{
+			eff.Ops = []store.Op{
 				store.Put(it, freed),
 				{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
 			}
@@ -134,8 +133,8 @@ func release(ticketID, orderID string) store.Change[Ticket] {
 
 // saved is the write of a changed ticket over the version read as it, with
 // its ticket:updated event.
-func saved(it sidecar.Item, t Ticket) store.Effect {
-	return store.Effect{Ops: []sidecar.Op{store.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
+func saved(it store.Item, t Ticket) store.Effect {
+	return store.Effect{Ops: []store.Op{store.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
 }
 
 // forSaleQuery is a Dapr state query: tickets for sale, oldest listing first,

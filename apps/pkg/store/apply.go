@@ -47,6 +47,12 @@ func (c Change[T]) Outcome(f func(error) error) Change[T] {
 	return c
 }
 
+// Item is one stored value with its ETag; Op is one write of an Effect.
+type (
+	Item = sidecar.Item
+	Op   = sidecar.Op
+)
+
 // Read is what a Change read, by key. A key that does not exist has an Item
 // with no value (Found is false) and no ETag.
 type Read map[string]sidecar.Item
