@@ -198,7 +198,8 @@ func TestCloudBuildPipeline(t *testing.T) {
 	}
 
 	// Deploy: after the tests and every image; main only; the namespace, the
-	// Dapr resources, then the rest; a rollout gate on everything.
+	// Dapr resources, then the rest; a rollout gate on everything, then the
+	// Gateway programmed.
 	render := cb.Steps[ids["render"]]
 	for _, s := range cb.Steps {
 		if strings.HasPrefix(s.ID, "image-") || s.ID == "test" {
@@ -228,6 +229,7 @@ func TestCloudBuildPipeline(t *testing.T) {
 		"rollout status statefulset",
 		"wait --for=condition=complete job/nats-stream",
 		"rollout status deployment",
+		"wait --for=condition=Programmed gateway/" + gatewayName + " ",
 	}
 	last := -1
 	for _, o := range order {
@@ -239,6 +241,9 @@ func TestCloudBuildPipeline(t *testing.T) {
 	}
 	checkLoop(t, deploy, "for app in ", rf.AppIDs())
 	checkLoop(t, deploy, "for sts in ", keys(gke.statefulSets))
+	if len(gke.gateways) != 1 || gke.gateways[gatewayName] == nil {
+		t.Errorf("the gke overlay's Gateways %v; the deploy waits for %s", keys(gke.gateways), gatewayName)
+	}
 	for _, s := range cb.Steps {
 		checkSubstitutions(t, s.ID, strings.Join(s.Args, " "), cb.Substitutions)
 	}

@@ -1,8 +1,6 @@
 package k8scheck
 
 import (
-	"strconv"
-
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,11 +9,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	componentsv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/components/v1alpha1"
 	configurationv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/configuration/v1alpha1"
 	resiliencyv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/resiliency/v1alpha1"
 	subscriptionsv2alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/subscriptions/v2alpha1"
+	"github.com/tixmesh/ticketing/tools/k8scheck/internal/gkeapi"
 )
 
 // overlays are what gets deployed: the dev cluster (Tilt) and GKE.
@@ -32,7 +32,9 @@ type cluster struct {
 	configMaps      map[string]*corev1.ConfigMap
 	secrets         map[string]*corev1.Secret
 	serviceAccounts map[string]*corev1.ServiceAccount
-	ingresses       map[string]*networkingv1.Ingress
+	gateways        map[string]*gatewayv1.Gateway
+	httpRoutes      map[string]*gatewayv1.HTTPRoute
+	healthChecks    map[string]*gkeapi.HealthCheckPolicy
 	networkPolicies map[string]*networkingv1.NetworkPolicy
 	pdbs            map[string]*policyv1.PodDisruptionBudget
 	roles           map[string]*rbacv1.Role
@@ -45,13 +47,22 @@ type cluster struct {
 
 func decodeCluster(t *testing.T, overlay string) *cluster {
 	t.Helper()
+	return decodeObjects(t, overlay, render(t, overlay))
+}
+
+// decodeObjects decodes rendered objects (or doctored copies of them) into a
+// cluster.
+func decodeObjects(t *testing.T, overlay string, objs []Object) *cluster {
+	t.Helper()
 	c := &cluster{
 		overlay:     overlay,
-		objs:        render(t, overlay),
+		objs:        objs,
 		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{},
 		jobs: map[string]*batchv1.Job{}, services: map[string]*corev1.Service{},
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
-		serviceAccounts: map[string]*corev1.ServiceAccount{}, ingresses: map[string]*networkingv1.Ingress{},
+		serviceAccounts: map[string]*corev1.ServiceAccount{},
+		gateways:        map[string]*gatewayv1.Gateway{}, httpRoutes: map[string]*gatewayv1.HTTPRoute{},
+		healthChecks:    map[string]*gkeapi.HealthCheckPolicy{},
 		networkPolicies: map[string]*networkingv1.NetworkPolicy{}, pdbs: map[string]*policyv1.PodDisruptionBudget{},
 		roles: map[string]*rbacv1.Role{}, roleBindings: map[string]*rbacv1.RoleBinding{},
 		components:     map[string]*componentsv1alpha1.Component{},
@@ -79,8 +90,12 @@ func decodeCluster(t *testing.T, overlay string) *cluster {
 			c.secrets[v.Name] = v
 		case *corev1.ServiceAccount:
 			c.serviceAccounts[v.Name] = v
-		case *networkingv1.Ingress:
-			c.ingresses[v.Name] = v
+		case *gatewayv1.Gateway:
+			c.gateways[v.Name] = v
+		case *gatewayv1.HTTPRoute:
+			c.httpRoutes[v.Name] = v
+		case *gkeapi.HealthCheckPolicy:
+			c.healthChecks[v.Name] = v
 		case *networkingv1.NetworkPolicy:
 			c.networkPolicies[v.Name] = v
 		case *policyv1.PodDisruptionBudget:
@@ -159,10 +174,4 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-type (
-	rbacRole          = rbacv1.Role
-	networkingIngress = networkingv1.Ingress
-	networkingPath    = networkingv1.HTTPIngressPath
-)
-
-func itoa(n int32) string { return strconv.Itoa(int(n)) }
+type rbacRole = rbacv1.Role

@@ -16,17 +16,20 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	componentsv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/components/v1alpha1"
 	configurationv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/configuration/v1alpha1"
 	resiliencyv1alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/resiliency/v1alpha1"
 	subscriptionsv2alpha1 "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/subscriptions/v2alpha1"
+	"github.com/tixmesh/ticketing/tools/k8scheck/internal/gkeapi"
 )
 
 // Scheme knows every kind this project deploys: the Kubernetes API groups it
-// uses (k8s.io/api, the version kustomize's own dependencies pin) and Dapr
-// 1.16.5's CRDs. A kind outside it is an error, so a new kind gets a decoder
-// before it gets deployed.
+// uses (k8s.io/api, the version kustomize's own dependencies pin), the Gateway
+// API's (sigs.k8s.io/gateway-api v1.4.0, its own Go types), Dapr 1.16.5's CRDs
+// and GKE's HealthCheckPolicy. A kind outside it is an error, so a new kind
+// gets a decoder before it gets deployed.
 var Scheme = newScheme()
 
 func newScheme() *runtime.Scheme {
@@ -36,6 +39,7 @@ func newScheme() *runtime.Scheme {
 		networkingv1.AddToScheme, policyv1.AddToScheme, rbacv1.AddToScheme,
 		componentsv1alpha1.AddToScheme, configurationv1alpha1.AddToScheme,
 		resiliencyv1alpha1.AddToScheme, subscriptionsv2alpha1.AddToScheme,
+		gatewayv1.Install, gkeapi.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err)

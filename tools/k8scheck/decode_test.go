@@ -74,6 +74,13 @@ func TestTyposFailStrictDecoding(t *testing.T) {
 		{"Resiliency: misspelt policy field", "Resiliency", "tixmesh", "maxRetries: 5", "maxRetry: 5"},
 		{"Configuration: unknown field", "Configuration", "tixmesh", "samplingRate:", "sampleRate:"},
 		{"StatefulSet: misplaced field", "StatefulSet", "nats", "serviceName: nats", "servicename: nats"},
+		{"HTTPRoute: misspelt field", "HTTPRoute", "ticketing", "backendRefs:", "backendRef:"},
+		{"HTTPRoute: wrong case", "HTTPRoute", "ticketing", "sectionName:", "sectionname:"},
+		{"HTTPRoute: misplaced redirect field", "HTTPRoute", "ticketing-https-redirect", "statusCode: 301", "status: 301"},
+		{"Gateway: unknown field", "Gateway", "ticketing", "gatewayClassName:", "className:"},
+		{"Gateway: misspelt listener field", "Gateway", "ticketing", "allowedRoutes:", "allowRoutes:"},
+		{"HealthCheckPolicy: unknown field", "HealthCheckPolicy", "auth", "requestPath:", "path:"},
+		{"HealthCheckPolicy: misplaced field", "HealthCheckPolicy", "auth", "type: HTTP", "protocol: HTTP"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -199,8 +199,17 @@ func TestTiltfileRuns(t *testing.T) {
 			t.Errorf("%s was not executed (executed: %v)", f, run.Files)
 		}
 	}
-	if len(run.CallsOf("k8s_yaml")) != 1 || len(run.CallsOf("kustomize")) != 1 {
-		t.Errorf("want one k8s_yaml(kustomize(...)) call")
+	// What Tilt applies: the dev overlay, and the Gateway class beside Envoy
+	// Gateway's chart (cluster-scoped, outside the overlay).
+	if len(run.CallsOf("k8s_yaml")) != 2 || len(run.CallsOf("kustomize")) != 1 {
+		t.Errorf("want two k8s_yaml calls: kustomize(...) of the dev overlay and the Gateway class")
+	}
+	var readClass bool
+	for _, c := range run.CallsOf("read_file") {
+		readClass = readClass || c.Args["paths"] == filepath.Join(run.Root, "tilt/gatewayclass.yaml")
+	}
+	if !readClass {
+		t.Errorf("the Tiltfile does not read tilt/gatewayclass.yaml")
 	}
 	if k := run.CallsOf("kustomize"); len(k) == 1 && k[0].Args["pathToDir"] != "manifests/overlays/dev" {
 		t.Errorf("kustomize(%v), want the dev overlay", k[0].Args["pathToDir"])
@@ -251,7 +260,8 @@ func TestTiltResourcesAreComplete(t *testing.T) {
 
 // The order that matters on a fresh cluster: Dapr's CRDs before the Dapr
 // resources, the sidecar injector before any app pod, each app after its
-// binary, its database and its stream; the Ingress after ingress-nginx.
+// binary, its database and its stream; the Gateway after Envoy Gateway's
+// chart (the Gateway API CRDs) and its class, the origin after the Gateway.
 func TestTiltOrdersTheFirstDeploy(t *testing.T) {
 	root := repoRoot(t)
 	rf, err := LoadRunFile(root)
@@ -271,13 +281,20 @@ func TestTiltOrdersTheFirstDeploy(t *testing.T) {
 		}
 	}
 	needs("dapr", "dapr-repo")
-	needs("ingress-nginx", "ingress-nginx-repo")
+	needs("gateway-class", "envoy-gateway")
 	needs("dapr-resources", "dapr")
-	needs("ingress", "ingress-nginx")
+	needs("gateway", "envoy-gateway")
+	needs("gateway", "gateway-class")
+	needs("origin", "gateway")
 	needs("nats-stream", "nats")
 	for _, r := range res["dapr-resources"].objects {
 		if !strings.HasPrefix(r.APIVersion, "dapr.io/") {
 			t.Errorf("dapr-resources holds %s", r.ID())
+		}
+	}
+	for _, r := range append(res["gateway"].objects, res["gateway-class"].objects...) {
+		if !strings.HasPrefix(r.APIVersion, "gateway.networking.k8s.io/") {
+			t.Errorf("the gateway resources hold %s", r.ID())
 		}
 	}
 	for _, app := range rf.AppIDs() {
@@ -318,8 +335,9 @@ func dependsOn(res map[string]*tiltResource, from, to string) bool {
 	return res[from] != nil && walk(from)
 }
 
-// Dapr and ingress-nginx come from their charts, pinned; the origin is
-// port-forwarded to ingress-nginx.
+// Dapr and Envoy Gateway come from their charts, pinned; the origin,
+// localhost:8080, is forwarded to port 80 of the Service Envoy Gateway runs
+// for the dev overlay's Gateway (its http listener).
 func TestTiltInstallsTheControlPlane(t *testing.T) {
 	run := runTilt(t)
 	charts := map[string]TiltCall{}
@@ -333,30 +351,75 @@ func TestTiltInstallsTheControlPlane(t *testing.T) {
 	if !contains(toStrings(dapr.Args["flags"]), "--version="+daprVersion) || dapr.Args["namespace"] != "dapr-system" {
 		t.Errorf("dapr chart: flags %v namespace %v, want --version=%s in dapr-system", dapr.Args["flags"], dapr.Args["namespace"], daprVersion)
 	}
-	nginx, ok := charts["ingress-nginx/ingress-nginx"]
+	eg, ok := charts[envoyGatewayChart]
 	if !ok {
-		t.Fatal("no helm_resource for ingress-nginx")
+		t.Fatalf("no helm_resource for %s", envoyGatewayChart)
 	}
-	var forwarded bool
-	for _, pf := range asList(nginx.Args["port_forwards"]) {
-		if s, ok := pf.(TiltStep); ok && s.Kind == "port_forward" && s.Args["local_port"] == int64(8080) && s.Args["container_port"] == int64(80) {
-			forwarded = true
+	var pinned bool
+	for _, f := range toStrings(eg.Args["flags"]) {
+		if v, ok := strings.CutPrefix(f, "--version="); ok && regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(v) {
+			pinned = true
 		}
 	}
-	if !forwarded {
-		t.Errorf("ingress-nginx port_forwards %v, want localhost:8080 -> 80 (the origin, as make up serves it)", nginx.Args["port_forwards"])
+	egNamespace, _ := eg.Args["namespace"].(string)
+	if !pinned || egNamespace == "" {
+		t.Errorf("Envoy Gateway chart: flags %v namespace %q, want a pinned --version=vX.Y.Z and a namespace", eg.Args["flags"], egNamespace)
 	}
 	repos := map[string]string{}
 	for _, c := range run.CallsOf("helm_repo") {
 		repos[c.Args["name"].(string)] = c.Args["url"].(string)
 	}
 	for chart := range charts {
+		if strings.HasPrefix(chart, "oci://") {
+			continue // pulled from its registry, no repository to add
+		}
 		repo, _, _ := strings.Cut(chart, "/")
 		if repos[repo] == "" {
 			t.Errorf("chart %s: no helm_repo %q", chart, repo)
 		}
 	}
+
+	// The origin: a port-forward, in Envoy Gateway's namespace, to the Service
+	// it labels as the dev Gateway's, local 8080 to the http listener's 80.
+	dev := decodeCluster(t, "manifests/overlays/dev")
+	g := dev.gateways[gatewayName]
+	if g == nil {
+		t.Fatalf("the dev overlay has no Gateway %s", gatewayName)
+	}
+	var httpPort int32
+	for _, l := range g.Spec.Listeners {
+		if l.Protocol == "HTTP" {
+			httpPort = int32(l.Port)
+		}
+	}
+	var origin *TiltCall
+	for _, c := range run.CallsOf("local_resource") {
+		if c.Args["name"] == "origin" {
+			origin = &c
+		}
+	}
+	if origin == nil {
+		t.Fatal("no local_resource origin (the port-forward to the Gateway)")
+	}
+	cmd, _ := origin.Args["serve_cmd"].(string)
+	for _, want := range []string{
+		"kubectl -n " + egNamespace + " ",
+		"gateway.envoyproxy.io/owning-gateway-namespace=" + g.Namespace,
+		"gateway.envoyproxy.io/owning-gateway-name=" + g.Name,
+		fmt.Sprintf(" port-forward \"$(kubectl -n %s get service -l ", egNamespace),
+		fmt.Sprintf(" 8080:%d", httpPort),
+	} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("origin serve_cmd %q lacks %q (the origin is http://localhost:8080, as make up serves it)", cmd, want)
+		}
+	}
+	if strings.Count(cmd, "8080") != 1 || !strings.HasSuffix(cmd, fmt.Sprintf("8080:%d", httpPort)) {
+		t.Errorf("origin serve_cmd %q: want it to end in the port-forward to 8080", cmd)
+	}
 }
+
+// envoyGatewayChart is Envoy Gateway's Helm chart, an OCI artifact.
+const envoyGatewayChart = "oci://docker.io/envoyproxy/gateway-helm"
 
 const daprVersion = "1.16.5"
 
@@ -609,6 +672,7 @@ func TestTiltPathsAreUnambiguous(t *testing.T) {
 		"local_resource":            {"deps", "dir"},
 		"kustomize":                 {"pathToDir"},
 		"read_yaml":                 {"paths"},
+		"read_file":                 {"paths"},
 		"watch_file":                {"path"},
 	}
 	for _, c := range run.Calls {
@@ -663,7 +727,7 @@ func TestTiltRunsSelectedApps(t *testing.T) {
 			t.Errorf("enables %q, which is no resource", r)
 		}
 	}
-	for _, want := range []string{"auth", "client", "auth-compile", "client-compile", "dapr", "ingress-nginx", "auth-mongo", "nats-stream", "dapr-resources"} {
+	for _, want := range []string{"auth", "client", "auth-compile", "client-compile", "dapr", "envoy-gateway", "gateway", "origin", "auth-mongo", "nats-stream", "dapr-resources"} {
 		if !contains(enabled, want) {
 			t.Errorf("does not enable %s", want)
 		}

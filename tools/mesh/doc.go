@@ -2,7 +2,7 @@
 // a broker (NATS with JetStream, Redis or RabbitMQ), PostgreSQL, the Dapr
 // control plane (placement, scheduler), stripe-mock, and every app of
 // dapr.yaml beside its own daprd, behind one public origin routed exactly as
-// the Kubernetes Ingress routes.
+// the cluster's Gateway routes (the HTTPRoute of manifests/base/gateway.yaml).
 //
 // `make up` (cmd/mesh), the end-to-end suite (tools/e2e) and the fault run
 // (tools/chaos) use the same code: the tests only ask for free ports and a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -17,9 +18,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// IngressPath is the manifest that defines the public routing table, for the
-// cluster (ingress-nginx) and for the local gateway alike.
-const IngressPath = "manifests/base/ingress.yaml"
+// RoutesPath is the manifest that defines the public routing table: its
+// HTTPRoute is what the cluster's Gateway routes by, and what the local
+// gateway reads.
+const RoutesPath = "manifests/base/gateway.yaml"
 
 // Route sends requests whose path has Prefix to a service (an app id).
 type Route struct {
@@ -28,61 +30,102 @@ type Route struct {
 	Port    int
 }
 
-// LoadRoutes reads the Ingress manifest's rules: pathType Prefix only, longest
-// prefix first, as Kubernetes matches them.
+// httpRoute is the part of a Gateway API HTTPRoute the local gateway reads.
+type httpRoute struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Rules []struct {
+			Matches []struct {
+				Path *struct {
+					Type  string `yaml:"type"`
+					Value string `yaml:"value"`
+				} `yaml:"path"`
+				Headers     []any  `yaml:"headers"`
+				QueryParams []any  `yaml:"queryParams"`
+				Method      string `yaml:"method"`
+			} `yaml:"matches"`
+			Filters     []any `yaml:"filters"`
+			BackendRefs []struct {
+				Group string `yaml:"group"`
+				Kind  string `yaml:"kind"`
+				Name  string `yaml:"name"`
+				Port  int    `yaml:"port"`
+			} `yaml:"backendRefs"`
+		} `yaml:"rules"`
+	} `yaml:"spec"`
+}
+
+// LoadRoutes reads the HTTPRoute of the manifest at path (the one HTTPRoute
+// among its documents): PathPrefix matches with one Service backend each,
+// longest prefix first, as the Gateway API matches them. A rule without
+// matches matches every path, as in the Gateway API; hostnames are ignored
+// (the local origin serves any host).
 func LoadRoutes(path string) ([]Route, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var ing struct {
-		Kind string `yaml:"kind"`
-		Spec struct {
-			Rules []struct {
-				HTTP struct {
-					Paths []struct {
-						Path     string `yaml:"path"`
-						PathType string `yaml:"pathType"`
-						Backend  struct {
-							Service struct {
-								Name string `yaml:"name"`
-								Port struct {
-									Number int `yaml:"number"`
-								} `yaml:"port"`
-							} `yaml:"service"`
-						} `yaml:"backend"`
-					} `yaml:"paths"`
-				} `yaml:"http"`
-			} `yaml:"rules"`
-		} `yaml:"spec"`
+	defer f.Close()
+	var route *httpRoute
+	dec := yaml.NewDecoder(f)
+	for {
+		var doc httpRoute
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if doc.Kind != "HTTPRoute" {
+			continue
+		}
+		if route != nil {
+			return nil, fmt.Errorf("%s: HTTPRoutes %s and %s, want the one routing table", path, route.Metadata.Name, doc.Metadata.Name)
+		}
+		route = &doc
 	}
-	if err := yaml.Unmarshal(b, &ing); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if ing.Kind != "Ingress" {
-		return nil, fmt.Errorf("%s: kind %q, want Ingress", path, ing.Kind)
+	if route == nil {
+		return nil, fmt.Errorf("%s: no HTTPRoute", path)
 	}
 	var routes []Route
 	seen := map[string]bool{}
-	for _, rule := range ing.Spec.Rules {
-		for _, p := range rule.HTTP.Paths {
-			if p.PathType != "Prefix" {
-				return nil, fmt.Errorf("%s: path %q: only pathType Prefix is supported", path, p.Path)
+	for i, rule := range route.Spec.Rules {
+		if len(rule.Filters) > 0 || len(rule.BackendRefs) != 1 {
+			return nil, fmt.Errorf("%s: HTTPRoute %s rule %d: only one backend and no filters are supported", path, route.Metadata.Name, i)
+		}
+		b := rule.BackendRefs[0]
+		if b.Group != "" || (b.Kind != "" && b.Kind != "Service") {
+			return nil, fmt.Errorf("%s: HTTPRoute %s rule %d: backend %s is not a Service", path, route.Metadata.Name, i, b.Name)
+		}
+		prefixes := []string{"/"}
+		if len(rule.Matches) > 0 {
+			prefixes = nil
+		}
+		for _, m := range rule.Matches {
+			if m.Path == nil || (m.Path.Type != "" && m.Path.Type != "PathPrefix") || len(m.Headers) > 0 || len(m.QueryParams) > 0 || m.Method != "" {
+				return nil, fmt.Errorf("%s: HTTPRoute %s rule %d: only PathPrefix path matches are supported", path, route.Metadata.Name, i)
 			}
-			if seen[p.Path] {
-				continue // the same table for every host
+			prefixes = append(prefixes, m.Path.Value)
+		}
+		for _, p := range prefixes {
+			if seen[p] {
+				continue // the first rule for a prefix wins
 			}
-			seen[p.Path] = true
-			routes = append(routes, Route{Prefix: p.Path, Service: p.Backend.Service.Name, Port: p.Backend.Service.Port.Number})
+			seen[p] = true
+			routes = append(routes, Route{Prefix: p, Service: b.Name, Port: b.Port})
 		}
 	}
 	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].Prefix) > len(routes[j].Prefix) })
 	return routes, nil
 }
 
-// Match returns the route for a path with Kubernetes' Prefix semantics: the
-// prefix matches whole path elements ("/api/users" matches "/api/users/x",
-// not "/api/usersx").
+// Match returns the route for a path with the Gateway API's PathPrefix
+// semantics: the prefix matches whole path elements ("/api/users" matches
+// "/api/users/x", not "/api/usersx").
 func Match(routes []Route, path string) (Route, bool) {
 	for _, r := range routes {
 		p := strings.TrimSuffix(r.Prefix, "/")
@@ -98,9 +141,9 @@ type gateway struct {
 }
 
 // startGateway serves the public origin: each request goes to the app its
-// Ingress route names, directly (as ingress-nginx reaches a Service).
+// HTTPRoute rule names, directly (as the cluster's Gateway reaches a Service).
 func startGateway(m *Mesh) (*gateway, error) {
-	routes, err := LoadRoutes(filepath.Join(m.opts.RepoDir, IngressPath))
+	routes, err := LoadRoutes(filepath.Join(m.opts.RepoDir, RoutesPath))
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +152,7 @@ func startGateway(m *Mesh) (*gateway, error) {
 		ap := m.apps[r.Service]
 		if ap == nil {
 			if _, ok := m.runFile.App(r.Service); !ok && len(m.opts.Apps) == 0 {
-				return nil, fmt.Errorf("%s routes %s to service %q, which is no app in dapr.yaml", IngressPath, r.Prefix, r.Service)
+				return nil, fmt.Errorf("%s routes %s to service %q, which is no app in dapr.yaml", RoutesPath, r.Prefix, r.Service)
 			}
 			continue // not started in this run: the route answers 502
 		}
