@@ -26,11 +26,11 @@ import (
 // counts as one).
 
 // fuzzExisting is the account that signin fuzzing signs in to.
-var fuzzExisting = credentials{Email: "ann@example.com", Password: "secret"}
+var fuzzExisting = credentials{Email: web.NewText("ann@example.com"), Password: web.NewText("secret")}
 
 // fuzzExistingUser hashes its password once, not once per input.
 var fuzzExistingUser = sync.OnceValues(func() (User, error) {
-	return newUser(fuzzExisting.Email, fuzzExisting.Password, 4, time.Now())
+	return newUser(fuzzExisting.Email.String(), fuzzExisting.Password.String(), 4, time.Now())
 })
 
 func newFuzzServer(t *testing.T) http.Handler {
@@ -112,7 +112,7 @@ func FuzzSignin(f *testing.F) {
 	// The seeds name the existing account: an unknown one costs a bcrypt
 	// comparison with the decoy at the default cost, seconds under -race.
 	for _, s := range authSeeds {
-		f.Add([]byte(strings.ReplaceAll(s, "bob@example.com", fuzzExisting.Email)))
+		f.Add([]byte(strings.ReplaceAll(s, "bob@example.com", fuzzExisting.Email.String())))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fuzzPost(t, "/api/users/signin", body, http.StatusOK, http.StatusBadRequest)

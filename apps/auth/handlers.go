@@ -26,14 +26,14 @@ func handleSignup(log *slog.Logger, cfg config, keys *auth.Keys, users *userStor
 			return
 		}
 		ctx := r.Context()
-		if _, found, err := users.byEmail(ctx, in.Email); err != nil {
+		if _, found, err := users.byEmail(ctx, in.Email.String()); err != nil {
 			web.Error(w, r, log, err)
 			return
 		} else if found {
 			web.Error(w, r, log, ErrEmailInUse)
 			return
 		}
-		u, err := newUser(in.Email, in.Password, cfg.BcryptCost, time.Now())
+		u, err := newUser(in.Email.String(), in.Password.String(), cfg.BcryptCost, time.Now())
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -59,20 +59,20 @@ func handleSignin(log *slog.Logger, cfg config, keys *auth.Keys, users *userStor
 			web.Error(w, r, log, err)
 			return
 		}
-		account := normalizeEmail(in.Email)
+		account := normalizeEmail(in.Email.String())
 		if ok, wait := limits.account.peek(account); !ok {
 			tooMany(w, r, log, wait)
 			return
 		}
-		u, found, err := users.byEmail(r.Context(), in.Email)
+		u, found, err := users.byEmail(r.Context(), in.Email.String())
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		if !found {
-			checkDecoy(in.Password)
+			checkDecoy(in.Password.String())
 		}
-		if !found || !u.checkPassword(in.Password) {
+		if !found || !u.checkPassword(in.Password.String()) {
 			limits.account.allow(account)
 			web.Error(w, r, log, ErrInvalidCredentials)
 			return

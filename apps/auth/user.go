@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 // User is an account. The password is kept only as a bcrypt hash (slow and
@@ -30,8 +31,8 @@ var (
 
 // credentials is the body of sign-up and sign-in.
 type credentials struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    web.Text `json:"email"`
+	Password web.Text `json:"password"`
 }
 
 // signupRequest validates as the original did: a valid email, and a password of
@@ -44,10 +45,10 @@ const maxPasswordBytes = 72
 
 func (r signupRequest) Validate() map[string]string {
 	p := map[string]string{}
-	if !validEmail(r.Email) {
+	if !validEmail(r.Email.String()) {
 		p["email"] = "Email must be valid"
 	}
-	password := strings.TrimSpace(r.Password)
+	password := r.Password.Trimmed()
 	if n := len([]rune(password)); n < 4 || n > 20 {
 		p["password"] = "Password must be between 4 and 20 characters"
 	} else if len(password) > maxPasswordBytes {
@@ -61,10 +62,10 @@ type signinRequest credentials
 
 func (r signinRequest) Validate() map[string]string {
 	p := map[string]string{}
-	if !validEmail(r.Email) {
+	if !validEmail(r.Email.String()) {
 		p["email"] = "Email must be valid"
 	}
-	if strings.TrimSpace(r.Password) == "" {
+	if r.Password.Trimmed() == "" {
 		p["password"] = "You must supply a password"
 	}
 	return p

@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 func TestSignupValidation(t *testing.T) {
@@ -11,14 +13,14 @@ func TestSignupValidation(t *testing.T) {
 		in         signupRequest
 		wantFields []string
 	}{
-		{"valid", signupRequest{Email: "ann@example.com", Password: "pass"}, nil},
-		{"password trimmed to 4", signupRequest{Email: "ann@example.com", Password: "  abcd  "}, nil},
-		{"password too short once trimmed", signupRequest{Email: "ann@example.com", Password: " abc "}, []string{"password"}},
-		{"password of 21", signupRequest{Email: "ann@example.com", Password: "123456789012345678901"}, []string{"password"}},
-		{"no email", signupRequest{Password: "password"}, []string{"email"}},
-		{"display name is not an email", signupRequest{Email: "Ann <ann@example.com>", Password: "password"}, []string{"email"}},
-		{"domain without a dot", signupRequest{Email: "ann@localhost", Password: "password"}, []string{"email"}},
-		{"both wrong", signupRequest{Email: "x", Password: ""}, []string{"email", "password"}},
+		{"valid", signupRequest{Email: web.NewText("ann@example.com"), Password: web.NewText("pass")}, nil},
+		{"password trimmed to 4", signupRequest{Email: web.NewText("ann@example.com"), Password: web.NewText("  abcd  ")}, nil},
+		{"password too short once trimmed", signupRequest{Email: web.NewText("ann@example.com"), Password: web.NewText(" abc ")}, []string{"password"}},
+		{"password of 21", signupRequest{Email: web.NewText("ann@example.com"), Password: web.NewText("123456789012345678901")}, []string{"password"}},
+		{"no email", signupRequest{Password: web.NewText("password")}, []string{"email"}},
+		{"display name is not an email", signupRequest{Email: web.NewText("Ann <ann@example.com>"), Password: web.NewText("password")}, []string{"email"}},
+		{"domain without a dot", signupRequest{Email: web.NewText("ann@localhost"), Password: web.NewText("password")}, []string{"email"}},
+		{"both wrong", signupRequest{Email: web.NewText("x"), Password: web.NewText("")}, []string{"email", "password"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,10 +38,10 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestSigninValidation(t *testing.T) {
-	if got := (signinRequest{Email: "ann@example.com", Password: "   "}).Validate(); got["password"] != "You must supply a password" {
+	if got := (signinRequest{Email: web.NewText("ann@example.com"), Password: web.NewText("   ")}).Validate(); got["password"] != "You must supply a password" {
 		t.Errorf("blank password: %v", got)
 	}
-	if got := (signinRequest{Email: "ann@example.com", Password: "x"}).Validate(); len(got) != 0 {
+	if got := (signinRequest{Email: web.NewText("ann@example.com"), Password: web.NewText("x")}).Validate(); len(got) != 0 {
 		t.Errorf("any non-blank password is enough to try: %v", got)
 	}
 }

@@ -10,7 +10,8 @@ import (
 type config struct {
 	service.Base
 	ExpirationWindow time.Duration // ORDER_EXPIRATION_WINDOW: how long an order holds its ticket unpaid
-	TicketWait       time.Duration // ORDER_TICKET_WAIT: how long an order waits for a ticket orders has not heard of yet
+	PaymentLease     time.Duration // ORDER_PAYMENT_LEASE: how long an order awaits one payment attempt before orders asks payments how it ended
+	CallTimeout      time.Duration // CALL_TIMEOUT: the longest a call to another service may take
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -18,7 +19,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		Base:             env.Base("orders", "3003"),
 		ExpirationWindow: env.Duration("ORDER_EXPIRATION_WINDOW", "15m"),
-		TicketWait:       env.Duration("ORDER_TICKET_WAIT", "2s"),
+		PaymentLease:     env.Duration("ORDER_PAYMENT_LEASE", "45s"),
+		CallTimeout:      env.Duration("CALL_TIMEOUT", "5s"),
 	}
 	return c, env.Err()
 }

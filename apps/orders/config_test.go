@@ -11,7 +11,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := config{ExpirationWindow: 15 * time.Minute, TicketWait: 2 * time.Second}
+		want := config{ExpirationWindow: 15 * time.Minute, PaymentLease: 45 * time.Second, CallTimeout: 5 * time.Second}
 		want.Base = cfg.Base
 		if cfg.StateStore != "orders-store" || cfg.PubSub != "pubsub" {
 			t.Errorf("store %q, pub/sub %q; want orders-store, pubsub", cfg.StateStore, cfg.PubSub)

@@ -56,7 +56,7 @@ func newFuzzApp(t *testing.T) fuzzApp {
 			t.Fatal(err)
 		}
 	}
-	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), 0)
+	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), &fakeTickets{}, &fakePayments{}, time.Minute)
 	cfg, err := loadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -25,12 +24,12 @@ func handleCreateOrder(log *slog.Logger, orders *orderStore, window time.Duratio
 			return
 		}
 		user, _ := auth.FromContext(r.Context())
-		o, err := orders.place(r.Context(), user.ID, strings.TrimSpace(in.TicketID), time.Now(), window)
+		o, err := orders.place(r.Context(), user.ID, in.TicketID.Trimmed(), time.Now(), window)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.JSON(w, http.StatusCreated, o)
+		web.JSON(w, http.StatusCreated, o.view())
 	})
 }
 
@@ -44,7 +43,7 @@ func handleListOrders(log *slog.Logger, orders *orderStore) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.JSON(w, http.StatusOK, list)
+		web.JSON(w, http.StatusOK, views(list))
 	})
 }
 
@@ -53,7 +52,7 @@ func handleListOrders(log *slog.Logger, orders *orderStore) http.Handler {
 func handleShowOrder(log *slog.Logger, orders *orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := auth.FromContext(r.Context())
-		o, _, err := orders.order(r.Context(), mux.Vars(r)["id"])
+		o, err := orders.order(r.Context(), mux.Vars(r)["id"])
 		if err == nil {
 			err = o.ownedBy(user.ID)
 		}
@@ -61,17 +60,19 @@ func handleShowOrder(log *slog.Logger, orders *orderStore) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.JSON(w, http.StatusOK, o)
+		web.JSON(w, http.StatusOK, o.view())
 	})
 }
 
 // handleCancelOrder cancels one of the user's orders and frees its ticket:
-// 204; publishes order:cancelled. 404 unknown, 401 someone else's, 400 paid.
-// Cancelling a cancelled order is a 204 that publishes nothing.
+// 204; publishes order:cancelled. 404 unknown, 401 someone else's, 400 paid,
+// 400 while a payment for it is in flight (once orders answered 204, no
+// payment for the order is ever taken). Cancelling a cancelled order is a 204
+// that publishes nothing.
 func handleCancelOrder(log *slog.Logger, orders *orderStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := auth.FromContext(r.Context())
-		_, err := orders.cancel(r.Context(), mux.Vars(r)["id"], user.ID)
+		_, err := orders.cancel(r.Context(), mux.Vars(r)["id"], user.ID, time.Now())
 		if err != nil && !errors.Is(err, ErrAlreadyCancelled) {
 			web.Error(w, r, log, err)
 			return

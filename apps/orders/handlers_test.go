@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,7 +131,10 @@ func TestCreateOrder(t *testing.T) {
 	}{
 		{"no ticket id", `{}`, 400, []web.ErrorItem{{Message: "TicketId must be provided", Field: "ticketId"}}},
 		{"a blank ticket id", `{"ticketId":"  "}`, 400, []web.ErrorItem{{Message: "TicketId must be provided", Field: "ticketId"}}},
-		{"a ticket id that is not text", `{"ticketId":7}`, 400, []web.ErrorItem{{Message: "has the wrong type", Field: "ticketId"}}},
+		{"a ticket id as a number is its text", `{"ticketId":7}`, 404, []web.ErrorItem{{Message: "Not Found"}}},
+		{"a ticket id that is an object", `{"ticketId":{"$ne":""}}`, 400, []web.ErrorItem{{Message: "TicketId must be provided", Field: "ticketId"}}},
+		{"a ticket id with a NUL", `{"ticketId":"t1\u0000"}`, 400, []web.ErrorItem{{Message: "TicketId must be plain text of at most 1000 characters", Field: "ticketId"}}},
+		{"an over-long ticket id", `{"ticketId":"` + strings.Repeat("t", 65) + `"}`, 400, []web.ErrorItem{{Message: "TicketId must be provided", Field: "ticketId"}}},
 		{"an unknown ticket", `{"ticketId":"nope"}`, 404, []web.ErrorItem{{Message: "Not Found"}}},
 		{"a reserved ticket", `{"ticketId":"t2"}`, 400, []web.ErrorItem{{Message: "Ticket is already reserved"}}},
 	}

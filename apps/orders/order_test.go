@@ -15,6 +15,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar/sidecartest"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 func TestOrderRequestValidate(t *testing.T) {
@@ -23,9 +24,9 @@ func TestOrderRequestValidate(t *testing.T) {
 		in   orderRequest
 		want map[string]string
 	}{
-		{"a ticket id", orderRequest{TicketID: "t1"}, map[string]string{}},
+		{"a ticket id", orderRequest{TicketID: web.NewText("t1")}, map[string]string{}},
 		{"no ticket id", orderRequest{}, map[string]string{"ticketId": "TicketId must be provided"}},
-		{"a blank ticket id", orderRequest{TicketID: "  "}, map[string]string{"ticketId": "TicketId must be provided"}},
+		{"a blank ticket id", orderRequest{TicketID: web.NewText("  ")}, map[string]string{"ticketId": "TicketId must be provided"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,7 +66,15 @@ func TestNewOrder(t *testing.T) {
 }
 
 func TestOrderTransitions(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	at := func(s events.OrderStatus, v int64) Order { return Order{ID: "o1", UserID: "u1", Status: s, Version: v} }
+	paying := func(until time.Time) Order {
+		o := at(events.OrderStatusAwaitingPayment, 2)
+		o.PaymentUntil = until
+		return o
+	}
+	cancel := func(o Order) (Order, error) { return o.cancel(now, false) }
+	cancelSettled := func(o Order) (Order, error) { return o.cancel(now, true) }
 	tests := []struct {
 		name    string
 		change  func(Order) (Order, error)
@@ -73,12 +82,14 @@ func TestOrderTransitions(t *testing.T) {
 		want    Order
 		wantErr error
 	}{
-		{"cancel a created order", Order.cancel, at(events.OrderStatusCreated, 0), at(events.OrderStatusCancelled, 1), nil},
-		{"cancel an order awaiting payment", Order.cancel, at(events.OrderStatusAwaitingPayment, 2), at(events.OrderStatusCancelled, 3), nil},
-		{"cancel a paid order", Order.cancel, at(events.OrderStatusComplete, 1), at(events.OrderStatusComplete, 1), ErrOrderComplete},
-		{"cancel a cancelled order", Order.cancel, at(events.OrderStatusCancelled, 1), at(events.OrderStatusCancelled, 1), ErrAlreadyCancelled},
+		{"cancel a created order", cancel, at(events.OrderStatusCreated, 0), at(events.OrderStatusCancelled, 1), nil},
+		{"cancel an order while its payment is in flight", cancel, paying(now.Add(time.Second)), paying(now.Add(time.Second)), ErrPaymentInProgress},
+		{"cancel an order whose payment's time is up", cancel, paying(now), paying(now), errSettleFirst},
+		{"cancel an order whose payment took no money", cancelSettled, paying(now.Add(time.Second)), at(events.OrderStatusCancelled, 3), nil},
+		{"cancel a paid order", cancel, at(events.OrderStatusComplete, 1), at(events.OrderStatusComplete, 1), ErrOrderComplete},
+		{"cancel a cancelled order", cancel, at(events.OrderStatusCancelled, 1), at(events.OrderStatusCancelled, 1), ErrAlreadyCancelled},
 		{"complete a created order", Order.complete, at(events.OrderStatusCreated, 0), at(events.OrderStatusComplete, 1), nil},
-		{"complete an order awaiting payment", Order.complete, at(events.OrderStatusAwaitingPayment, 2), at(events.OrderStatusComplete, 3), nil},
+		{"complete an order awaiting payment", Order.complete, paying(now), at(events.OrderStatusComplete, 3), nil},
 		{"complete a paid order", Order.complete, at(events.OrderStatusComplete, 1), at(events.OrderStatusComplete, 1), ErrAlreadyComplete},
 		{"complete a cancelled order", Order.complete, at(events.OrderStatusCancelled, 1), at(events.OrderStatusCancelled, 1), ErrOrderCancelled},
 	}
@@ -117,7 +128,7 @@ func TestTicketApplyUpdate(t *testing.T) {
 		wantChanged bool
 		wantErr     error
 	}{
-		{"the next version, keeping orders' own reservation", update(3), Ticket{ID: "t1", Title: "Opera", Price: 30, Version: 3, ReservedBy: "o1"}, true, nil},
+		{"the next version, keeping orders' own reservation", update(3), Ticket{ID: "t1", Title: "Opera", Price: 30, Version: 3, UserID: "seller", ReservedBy: "o1"}, true, nil},
 		{"the version it has", update(2), copyAt, false, nil},
 		{"an older version", update(1), copyAt, false, nil},
 		{"a version after a gap", update(4), copyAt, false, ErrVersionGap},
@@ -200,7 +211,7 @@ func TestUserOrdersWith(t *testing.T) {
 func TestABuyersOrdersListOldestFirstAcrossPages(t *testing.T) {
 	state := sidecartest.NewState()
 	log := slog.New(slog.DiscardHandler)
-	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), 0)
+	orders := newOrderStore(store.New(state, &sidecartest.Publisher{}, log), &fakeTickets{}, &fakePayments{}, time.Minute)
 	ctx := context.Background()
 	const n = 2*ordersPerPage + 5
 	var want []string

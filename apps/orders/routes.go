@@ -8,6 +8,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
@@ -26,6 +27,14 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, orders *orderStore
 	api.Handle("", handleListOrders(log, orders)).Methods(http.MethodGet)
 	api.Handle("/{id}", handleShowOrder(log, orders)).Methods(http.MethodGet)
 	api.Handle("/{id}", handleCancelOrder(log, orders)).Methods(http.MethodDelete)
+
+	// Payments and tickets ask and tell orders here, through their sidecars
+	// (package invoke).
+	internal := r.PathPrefix("/internal/orders/{id}").Subrouter()
+	internal.Handle("/pay", invoke.OnlyFrom(invoke.PaymentsApp)(handlePay(log, orders))).Methods(http.MethodPost)
+	internal.Handle("/paid", invoke.OnlyFrom(invoke.PaymentsApp)(handlePaid(log, orders))).Methods(http.MethodPost)
+	internal.Handle("/unpaid", invoke.OnlyFrom(invoke.PaymentsApp)(handleUnpaid(log, orders))).Methods(http.MethodPost)
+	internal.Handle("/abandon", invoke.OnlyFrom(invoke.TicketsApp)(handleAbandon(log, orders))).Methods(http.MethodPost)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
 	r.Handle(events.TicketCreated.Route(), delivery.Deliveries(log, handleTicketCreated(orders))).Methods(http.MethodPost)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/service"
 )
 
@@ -24,6 +25,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		return newServer(app.Log, cfg, keys, newOrderStore(db, cfg.TicketWait)), nil
+		owners := invoke.New(cfg.DaprHTTPAddr, cfg.CallTimeout)
+		return newServer(app.Log, cfg, keys, newOrderStore(db, owners, owners, cfg.PaymentLease)), nil
 	})
 }

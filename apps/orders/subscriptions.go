@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -59,29 +61,56 @@ func handleTicketUpdated(orders *orderStore) delivery.BatchHandler {
 }
 
 // handleExpirationComplete cancels each order whose time is up, exactly as its
-// buyer's DELETE would, unless it was paid.
+// buyer's DELETE would, unless it was paid; an order awaiting a payment waits
+// for the payment's outcome.
 func handleExpirationComplete(orders *orderStore) delivery.BatchHandler {
-	return delivery.Apply(orders.db, func(e delivery.Event) (store.Change[Order], error) {
-		ev, err := delivery.DecodeData[events.ExpirationCompleteEvent](e)
-		if err != nil {
-			return store.Change[Order]{}, err // DROP: the payload can never decode
-		}
-		// SUCCESS: cancelled, ticket freed, order:cancelled published.
-		return cancelChange(ev.OrderID, nil).Outcome(func(err error) error {
-			switch {
-			case errors.Is(err, ErrOrderComplete), errors.Is(err, ErrAlreadyCancelled):
-				// SUCCESS: a paid order is never cancelled; a cancelled one (by
-				// its buyer, or a redelivery) has nothing left to do.
-				return nil
-			case errors.Is(err, ErrNotFound):
-				// DROP: orders made every order expiration knows of; an unknown
-				// one will never appear.
-				return delivery.Drop(fmt.Errorf("expiration of order %q: %w", ev.OrderID, err))
-			default:
-				return err // RETRY
+	return func(ctx context.Context, es []delivery.Event) []error {
+		now := time.Now()
+		errs := delivery.Apply(orders.db, func(e delivery.Event) (store.Change[Order], error) {
+			ev, err := delivery.DecodeData[events.ExpirationCompleteEvent](e)
+			if err != nil {
+				return store.Change[Order]{}, err // DROP: the payload can never decode
 			}
-		}), nil
-	})
+			return cancelChange(ev.OrderID, nil, now, false), nil
+		})(ctx, es)
+		ids := make([]string, len(es))
+		for i, e := range es {
+			if ev, err := delivery.DecodeData[events.ExpirationCompleteEvent](e); err == nil {
+				ids[i] = ev.OrderID
+			}
+		}
+		for i, err := range errs {
+			if delivery.IsDrop(err) {
+				continue
+			}
+			if errors.Is(err, errSettleFirst) {
+				// The payment's time is up: payments says how it ended.
+				_, err = orders.settleThenCancel(ctx, ids[i], nil, now)
+			}
+			errs[i] = expiryOutcome(ids[i], err)
+		}
+		return errs
+	}
+}
+
+// expiryOutcome is what an expiration:complete's outcome is for the broker.
+func expiryOutcome(orderID string, err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrOrderComplete), errors.Is(err, ErrAlreadyCancelled):
+		// SUCCESS: cancelled, ticket freed, order:cancelled published; or a
+		// paid order (never cancelled); or a cancelled one (by its buyer, or a
+		// redelivery), with nothing left to do.
+		return nil
+	case errors.Is(err, ErrNotFound):
+		// DROP: orders made every order expiration knows of; an unknown one
+		// will never appear.
+		return delivery.Drop(fmt.Errorf("expiration of order %q: %w", orderID, err))
+	case errors.Is(err, ErrPaymentInProgress):
+		// RETRY: a payment is in flight; the order waits for its outcome.
+		return fmt.Errorf("expiration of order %q: %w", orderID, err)
+	default:
+		return err // RETRY: the store, or payments, is unavailable
+	}
 }
 
 // handlePaymentCreated marks each paid order complete.
@@ -97,9 +126,10 @@ func handlePaymentCreated(log *slog.Logger, orders *orderStore) delivery.BatchHa
 			case errors.Is(err, ErrAlreadyComplete):
 				return nil // SUCCESS: a redelivery
 			case errors.Is(err, ErrOrderCancelled):
-				// SUCCESS, loudly: the order was cancelled (expired) before the
-				// charge landed. payments refunds it when it applies this
-				// order:cancelled; redelivery would not change anything here.
+				// SUCCESS, loudly: the order was cancelled before the charge
+				// was recorded (only a payment that outlived its settlement
+				// can be: see settleThenCancel). payments refunds it: orders
+				// refused its paid call; redelivery would change nothing here.
 				log.Warn("payment for a cancelled order: payments refunds it",
 					"order", ev.OrderID, "payment", ev.ID, "stripe_id", ev.StripeID)
 				return nil

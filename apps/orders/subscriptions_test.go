@@ -49,7 +49,7 @@ func TestTicketCreatedMakesTheCopy(t *testing.T) {
 	if got := a.deliver(ticketCreated()); got != "SUCCESS" {
 		t.Fatalf("answered %s, want SUCCESS", got)
 	}
-	if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20, Version: 0}); got != want {
+	if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20, Version: 0, UserID: "seller"}); got != want {
 		t.Errorf("copy = %+v, want %+v", got, want)
 	}
 	if got := a.published(); len(got) != 0 {
@@ -69,7 +69,7 @@ func TestTicketUpdatedKeepsTheReservation(t *testing.T) {
 	if got := a.deliver(release); got != "SUCCESS" {
 		t.Fatalf("answered %s, want SUCCESS", got)
 	}
-	if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20, Version: 2, ReservedBy: "o1"}); got != want {
+	if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20, Version: 2, UserID: "seller", ReservedBy: "o1"}); got != want {
 		t.Errorf("copy = %+v, want %+v", got, want)
 	}
 }
@@ -132,7 +132,7 @@ func TestTicketEventOutcomes(t *testing.T) {
 			if got := a.state.Keys(); !slices.Equal(got, before) {
 				t.Errorf("keys = %v, want them unchanged: %v", got, before)
 			}
-			if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20}); got != want {
+			if got, want := a.ticket("t1"), (Ticket{ID: "t1", Title: "Concert", Price: 20, UserID: "seller"}); got != want {
 				t.Errorf("copy = %+v, want it unchanged: %+v", got, want)
 			}
 		})
@@ -224,7 +224,7 @@ func TestPaymentForACancelledOrderIsLogged(t *testing.T) {
 	a := newTestAppOn(t, fake, fake)
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	a.put(orderKey("o1"), Order{ID: "o1", UserID: "buyer", Status: events.OrderStatusCancelled, Version: 1, Ticket: OrderTicket{ID: "t1"}})
-	h := handlePaymentCreated(log, newOrderStore(store.New(fake, a.pub, log), 0))
+	h := handlePaymentCreated(log, newOrderStore(store.New(fake, a.pub, log), &fakeTickets{}, &fakePayments{}, time.Minute))
 	ev := delivery.Event{ID: paid().ID, Topic: string(events.PaymentCreated), Data: []byte(mustJSON(t, paid().Data))}
 	if err := h(t.Context(), []delivery.Event{ev})[0]; err != nil {
 		t.Fatalf("handler = %v, want nil (SUCCESS)", err)

@@ -12,9 +12,10 @@ type config struct {
 	StripeSecretName        string        // STRIPE_SECRET_NAME: the secret holding Stripe's secret API key
 	StripeWebhookSecretName string        // STRIPE_WEBHOOK_SECRET_NAME: the secret Stripe signs webhooks with
 	StripeAPIBase           string        // STRIPE_API_BASE: another Stripe API server (stripe-mock); empty for Stripe itself
-	TakeoverAfter           time.Duration // PAYMENT_TAKEOVER_AFTER: when a pending payment counts as abandoned
-	ReconcileInterval       time.Duration // PAYMENT_RECONCILE_INTERVAL: how often abandoned (pending too long) payments are settled
-	OrderWait               time.Duration // PAYMENT_ORDER_WAIT: how long a payment waits for an order payments has not heard of yet
+	TakeoverAfter           time.Duration // PAYMENT_TAKEOVER_AFTER: when an attempt's request counts as gone (its Stripe calls end by then)
+	ActionWindow            time.Duration // PAYMENT_ACTION_WINDOW: how long a buyer has to authenticate a payment (3-D Secure)
+	ReconcileInterval       time.Duration // PAYMENT_RECONCILE_INTERVAL: how often attempts whose requests are gone are settled
+	CallTimeout             time.Duration // CALL_TIMEOUT: the longest a call to another service may take
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -25,8 +26,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StripeWebhookSecretName: env.String("STRIPE_WEBHOOK_SECRET_NAME", "stripe-webhook-secret"),
 		StripeAPIBase:           env.String("STRIPE_API_BASE", ""),
 		TakeoverAfter:           env.Duration("PAYMENT_TAKEOVER_AFTER", "30s"),
-		OrderWait:               env.Duration("PAYMENT_ORDER_WAIT", "2s"),
+		ActionWindow:            env.Duration("PAYMENT_ACTION_WINDOW", "10m"),
 		ReconcileInterval:       env.Duration("PAYMENT_RECONCILE_INTERVAL", "5s"),
+		CallTimeout:             env.Duration("CALL_TIMEOUT", "5s"),
 	}
 	return c, env.Err()
 }

@@ -11,249 +11,180 @@ import (
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
-
-// Order is payments' copy of an order, kept from the order events: enough to
-// decide whether it can be paid, by whom, and how much.
-type Order struct {
-	ID      string             `json:"id"`
-	UserID  string             `json:"userId"`
-	Price   float64            `json:"price"`
-	Status  events.OrderStatus `json:"status"`
-	Version int64              `json:"version"`
-}
 
 // PaymentStatus is where a payment stands.
 type PaymentStatus string
 
 const (
-	// Pending: a request has claimed the order and is charging (or was, and
-	// died or lost touch with Stripe; see Payment.takeOver).
+	// Pending: a request has claimed the order and is paying (or was, and
+	// died or lost touch with Stripe: the reconciler settles it).
 	PaymentPending PaymentStatus = "pending"
-	// Succeeded: the charge exists; payment:created has been committed.
+	// RequiresAction: the buyer's bank asks the buyer to authenticate (3-D
+	// Secure) in the browser; Stripe's webhook tells how it ended.
+	PaymentRequiresAction PaymentStatus = "requires_action"
+	// Processing: Stripe has not decided yet; its webhook will.
+	PaymentProcessing PaymentStatus = "processing"
+	// Succeeded: the money was taken; payment:created has been committed.
 	PaymentSucceeded PaymentStatus = "succeeded"
-	// Refunded: the charge was made but its order had been cancelled (it
-	// expired while the payment was in flight): the money went back.
+	// Refunded: the money went back.
 	PaymentRefunded PaymentStatus = "refunded"
+	// Abandoned: orders ended the order (expired, cancelled) while payments
+	// held its payment, and payments settled that no money was taken, nor
+	// ever will be, for it.
+	PaymentAbandoned PaymentStatus = "abandoned"
 )
+
+// open reports whether the payment's outcome is still to come.
+func (s PaymentStatus) open() bool {
+	return s == PaymentPending || s == PaymentRequiresAction || s == PaymentProcessing
+}
 
 // Payment is the one payment of an order. It exists from the moment a request
 // claims the order, before Stripe is called, so that concurrent requests for
 // one order never both reach Stripe.
 type Payment struct {
-	ID      string        `json:"id"`
-	OrderID string        `json:"orderId"`
-	UserID  string        `json:"userId"`
-	Amount  int64         `json:"amount"` // cents
-	Status  PaymentStatus `json:"status"`
-	// StripeID is the charge's id, once it succeeded.
-	StripeID string `json:"stripeId,omitempty"`
-	// Token is what the pending attempt charges. A takeover charges it again,
-	// unchanged, so that Stripe sees the same request under the same
-	// idempotency key and replays its first answer. Cleared on success.
-	Token     string    `json:"token,omitempty"`
-	AttemptAt time.Time `json:"attemptAt"`
-	Version   int64     `json:"version"`
+	ID       string        `json:"id"`
+	OrderID  string        `json:"orderId"`
+	UserID   string        `json:"userId"`
+	SellerID string        `json:"sellerId,omitempty"`
+	Amount   int64         `json:"amount"` // cents
+	Status   PaymentStatus `json:"status"`
+	// Method is what the attempt pays with: a token (tok_...) or a payment
+	// method (pm_...). Cleared once the payment is decided.
+	Method string `json:"method,omitempty"`
+	// IntentID is the attempt's PaymentIntent, once known; StripeID is the
+	// id the payment is known by at Stripe once it succeeded (the intent's).
+	IntentID     string    `json:"intentId,omitempty"`
+	ClientSecret string    `json:"clientSecret,omitempty"`
+	StripeID     string    `json:"stripeId,omitempty"`
+	AttemptAt    time.Time `json:"attemptAt"`
+	Version      int64     `json:"version"`
 }
 
 var (
-	ErrOrderNotFound = apperr.New(apperr.NotFound, "Not Found")
-	// ErrNotOwner reads exactly like auth.ErrNotAuthorized, kept here so the
-	// domain needs no HTTP package.
-	ErrNotOwner          = apperr.New(apperr.Unauthorized, "Not authorized")
-	ErrOrderCancelled    = apperr.New(apperr.Rule, "Cannot pay for an cancelled order") // the original's wording
+	// ErrNotPayable is the original's wording for an order that is not
+	// payable; payments also says it for an order it gave up a payment for.
+	ErrNotPayable        = apperr.New(apperr.Rule, "Cannot pay for an cancelled order")
 	ErrAlreadyPaid       = apperr.New(apperr.Rule, "Order has already been paid")
 	ErrPaymentInProgress = apperr.New(apperr.Conflict, "A payment for this order is in progress")
 	// ErrProviderUnavailable: Stripe could not be reached, failed, or timed
-	// out. The charge may or may not exist, so the claim is kept.
+	// out. The payment may or may not exist, so the claim is kept.
 	ErrProviderUnavailable = apperr.New(apperr.Unavailable, "Payment provider unavailable; try again shortly")
 	// ErrCardDeclined is the message for a card error that came without one.
 	ErrCardDeclined = apperr.New(apperr.Rule, "Your card was declined")
-	// ErrNotCharged marks a charge error after which no money can have moved
-	// (a declined card, a request Stripe refused): the claim is released so
-	// that the order can be paid with another card.
+	// ErrNotCharged marks a provider error after which no money can have
+	// moved (a declined card, a request Stripe refused): the claim is
+	// released so that the order can be paid with another card.
 	ErrNotCharged = errors.New("not charged")
-	// ErrVersionGap: an order:cancelled whose previous version has not been
-	// applied yet.
-	ErrVersionGap = errors.New("an earlier order event has not arrived")
+	// errActionRequired: the attempt waits for the buyer to authenticate.
+	errActionRequired = errors.New("the buyer must authenticate the payment")
 )
 
 // notCharged marks err with ErrNotCharged, keeping what it says to the user.
 func notCharged(err error) error { return fmt.Errorf("%w: %w", ErrNotCharged, err) }
 
+// maxIDLength bounds an order id in a request (ids are 24 characters);
+// maxTokenLength a token or payment method id (Stripe's are far shorter).
+const (
+	maxIDLength    = 64
+	maxTokenLength = 255
+)
+
 // paymentRequest is the body of POST /api/payments. Token is a Stripe token
-// ("tok_visa") or a payment method id.
+// ("tok_visa", as the original's client sends) or a payment method id
+// ("pm_card_visa", or one Stripe.js made).
 type paymentRequest struct {
-	Token   string `json:"token"`
-	OrderID string `json:"orderId"`
+	Token   web.Text `json:"token"`
+	OrderID web.Text `json:"orderId"`
 }
 
 func (r paymentRequest) Validate() map[string]string {
 	p := map[string]string{}
-	if strings.TrimSpace(r.Token) == "" {
+	if r.Token.Trimmed() == "" || len(r.Token.Trimmed()) > maxTokenLength {
 		p["token"] = "Token must be provided"
 	}
-	if strings.TrimSpace(r.OrderID) == "" {
+	if r.OrderID.Trimmed() == "" || len(r.OrderID.Trimmed()) > maxIDLength {
 		p["orderId"] = "OrderId must be provided"
 	}
 	return p
 }
 
-// orderFromCreated is the copy of a new order.
-func orderFromCreated(ev events.OrderCreatedEvent) Order {
-	return Order{ID: ev.ID, UserID: ev.UserID, Price: ev.Ticket.Price, Status: events.OrderStatusCreated, Version: ev.Version}
-}
-
-// cancel applies an order:cancelled of the given version. A version already
-// applied changes nothing (a redelivery); the next one cancels; a later one
-// means an event in between is missing, and is ErrVersionGap.
-func (o Order) cancel(version int64) (cancelled Order, changed bool, err error) {
-	switch {
-	case o.Version >= version:
-		return o, false, nil
-	case o.Version == version-1:
-		o.Status, o.Version = events.OrderStatusCancelled, version
-		return o, true, nil
-	default:
-		return o, false, fmt.Errorf("order %s at version %d, event at %d: %w", o.ID, o.Version, version, ErrVersionGap)
-	}
-}
-
-// checkPayable says whether userID may pay for the order now. Whether it has
-// been paid already is the payment record's to say (see Payment.takeOver).
-func (o Order) checkPayable(userID string) error {
-	if o.UserID != userID {
-		return ErrNotOwner
-	}
-	if o.Status == events.OrderStatusCancelled {
-		return ErrOrderCancelled
-	}
-	return nil
-}
-
 // cents converts a price in dollars to whole cents, as Stripe wants it.
 func cents(price float64) int64 { return int64(math.Round(price * 100)) }
 
-// newClaim is a fresh pending payment of the order by userID with token.
-func newClaim(o Order, userID, token string, now time.Time) Payment {
+// newAttempt is a fresh pending payment of an order by userID with method.
+func newAttempt(orderID, userID, sellerID string, price float64, method string, now time.Time) Payment {
 	return Payment{
 		ID:        newID(),
-		OrderID:   o.ID,
+		OrderID:   orderID,
 		UserID:    userID,
-		Amount:    cents(o.Price),
+		SellerID:  sellerID,
+		Amount:    cents(price),
 		Status:    PaymentPending,
-		Token:     strings.TrimSpace(token),
+		Method:    strings.TrimSpace(method),
 		AttemptAt: now.UTC(),
 	}
 }
 
-// takeOver decides what a request does with the payment it found when it
-// tried to claim the order: a succeeded one means the order is paid; a
-// pending one younger than after is another request still charging; an older
-// pending one was abandoned (a crash, or Stripe never answered), and is taken
-// over with a new attempt time, to be charged again under the same idempotency
-// key and with the same token.
-func (p Payment) takeOver(now time.Time, after time.Duration) (Payment, error) {
-	if p.Status == PaymentSucceeded {
-		return p, ErrAlreadyPaid
+// claimed decides what a request does with the payment it found for the
+// order: a succeeded one means the order is paid; an open one is another
+// request's (ErrPaymentInProgress), or this buyer's own, waiting for them to
+// authenticate (errActionRequired); one abandoned means the order is not
+// payable. A refunded one is paid for no longer: a new attempt may begin.
+func (p Payment) claimed() error {
+	switch p.Status {
+	case PaymentSucceeded:
+		return ErrAlreadyPaid
+	case PaymentAbandoned:
+		return ErrNotPayable
+	case PaymentRequiresAction:
+		return errActionRequired
+	case PaymentPending, PaymentProcessing:
+		return ErrPaymentInProgress
 	}
-	if now.Sub(p.AttemptAt) < after {
-		return p, ErrPaymentInProgress
-	}
-	p.AttemptAt = now.UTC()
+	return nil
+}
+
+// key is the idempotency key of one of the attempt's requests to Stripe:
+// the same for every retry of this attempt, so Stripe answers a repeat with
+// its first answer (and a repeated creation finds the attempt's intent).
+func (p Payment) key(step string) string { return step + "-" + p.OrderID + "-" + p.ID }
+
+// succeeded is the payment once its money was taken.
+func (p Payment) succeeded(intentID string) Payment {
+	p.Status, p.StripeID, p.IntentID = PaymentSucceeded, intentID, intentID
+	p.Method, p.ClientSecret = "", ""
 	p.Version++
-	return p, nil
+	return p
 }
 
-// Charge is one request to the payment provider.
-type Charge struct {
-	// IdempotencyKey is the same for every attempt of one claim, so a charge
-	// retried after a crash or a timeout is the charge Stripe already made.
-	IdempotencyKey string
-	Token          string
-	Amount         int64 // cents
-	Currency       string
-	Description    string
-	OrderID        string
-	PaymentID      string
-}
-
-// charge is the provider request for this payment. The idempotency key is
-// derived from the order and this claim's id: a takeover keeps both, so it
-// replays the same request; a claim released after a decline takes a new id,
-// so the buyer can try another card (Stripe would answer a reused key with
-// different parameters with an idempotency error, for 24 hours).
-func (p Payment) charge() Charge {
-	return Charge{
-		IdempotencyKey: "charge-" + p.OrderID + "-" + p.ID,
-		Token:          p.Token,
-		Amount:         p.Amount,
-		Currency:       "usd",
-		Description:    "Payment for order " + p.OrderID,
-		OrderID:        p.OrderID,
-		PaymentID:      p.ID,
-	}
-}
-
-// Confirmation says that a charge for an order succeeded: from the charge
-// answer on the API path, or from a Stripe webhook.
-type Confirmation struct {
-	OrderID   string
-	PaymentID string // the id the charge carries in its metadata, if any
-	StripeID  string
-	Amount    int64 // cents, as charged
-}
-
-// applyConfirmation applies a confirmation to the order's payment, if there is one
-// (found). Pending becomes succeeded with the charge's id; a missing payment
-// (a charge Stripe made that no request recorded) is created succeeded for
-// the order's buyer; a succeeded one is left alone, whichever path confirmed
-// it first. changed says whether there is anything to write and publish.
-func applyConfirmation(p Payment, found bool, c Confirmation, o Order, now time.Time) (confirmed Payment, changed bool) {
-	if found && p.Status == PaymentSucceeded {
-		return p, false
-	}
-	if !found {
-		id := c.PaymentID
-		if id == "" {
-			id = newID()
-		}
-		p = Payment{ID: id, OrderID: c.OrderID, UserID: o.UserID, Amount: c.Amount, AttemptAt: now.UTC(), Version: -1}
-	}
-	p.Status, p.StripeID, p.Token = PaymentSucceeded, c.StripeID, ""
-	p.Version++
-	return p, true
-}
-
-// refunded is the payment once its charge went back; changed is false if it
+// refunded is the payment once its money went back; changed is false if it
 // already had.
-func (p Payment) refunded(stripeID string) (_ Payment, changed bool) {
+func (p Payment) refunded() (_ Payment, changed bool) {
 	if p.Status == PaymentRefunded {
 		return p, false
 	}
-	p.Status, p.Token = PaymentRefunded, ""
-	if stripeID != "" {
-		p.StripeID = stripeID
-	}
+	p.Status, p.Method, p.ClientSecret = PaymentRefunded, "", ""
 	p.Version++
 	return p, true
-}
-
-// Refund is one request to give a charge's money back. Its idempotency key is
-// per order: the two paths that may refund one charge (a cancellation seen
-// after the payment, a payment finished after the cancellation) make one
-// refund between them.
-type Refund struct {
-	ChargeID, OrderID, IdempotencyKey string
-}
-
-func refundOf(p Payment) Refund {
-	return Refund{ChargeID: p.StripeID, OrderID: p.OrderID, IdempotencyKey: "refund-" + p.OrderID}
 }
 
 // createdEvent announces a succeeded payment; orders marks the order complete.
 func (p Payment) createdEvent() events.Message {
 	return events.PaymentCreatedEvent{ID: p.ID, OrderID: p.OrderID, StripeID: p.StripeID}.Message()
+}
+
+// Refund is one request to give a payment's money back. Its idempotency key
+// is per order: the paths that may refund one payment make one refund
+// between them.
+type Refund struct {
+	IntentID, OrderID, IdempotencyKey string
+}
+
+func refundOf(p Payment) Refund {
+	return Refund{IntentID: p.StripeID, OrderID: p.OrderID, IdempotencyKey: "refund-" + p.OrderID}
 }
 
 // newID returns a random 96-bit id in hex, the size of a MongoDB ObjectId.

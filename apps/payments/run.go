@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/service"
 )
 
@@ -13,8 +14,9 @@ import (
 const stripeRetries = 2
 
 // run lists what payments adds to every service's start-up (service.Run): the
-// session keys it verifies, Stripe's keys, its store, the charger, the
-// reconciler of abandoned payments, its routes.
+// session keys it verifies, Stripe's keys, its store, Stripe, orders (which
+// it asks through its sidecar), the reconciler of abandoned attempts, its
+// routes.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -37,9 +39,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		payments := newPaymentStore(db, cfg.OrderWait)
-		charges := newStripeCharger(app.Log, stripeKey, cfg.StripeAPIBase, stripeRetries)
-		app.Go(func(ctx context.Context) { reconcileEvery(ctx, app.Log, cfg, payments, charges) })
-		return newServer(app.Log, cfg, keys, payments, charges, webhookSecret), nil
+		payer := &payer{
+			log:           app.Log,
+			payments:      newPaymentStore(db),
+			stripe:        newStripeProvider(app.Log, stripeKey, cfg.StripeAPIBase, stripeRetries),
+			orders:        invoke.New(cfg.DaprHTTPAddr, cfg.CallTimeout),
+			takeoverAfter: cfg.TakeoverAfter,
+			actionWindow:  cfg.ActionWindow,
+		}
+		app.Go(func(ctx context.Context) { payer.reconcileEvery(ctx, cfg.ReconcileInterval) })
+		return newServer(app.Log, cfg, keys, payer, webhookSecret), nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -15,21 +16,47 @@ import (
 )
 
 // stripeTimeout bounds one HTTP request to Stripe (stripe-go's own default is
-// 80 s, longer than any buyer waits). A timed-out charge is treated as one
-// that may exist: the claim is kept and resumed under the same idempotency key.
+// 80 s, longer than any buyer waits). A request that timed out may have been
+// done: the attempt is kept, and settled later (see settle.go).
 const stripeTimeout = 20 * time.Second
 
-// stripeCharger charges cards with Stripe's Charges API, as the original did.
-type stripeCharger struct {
+// Intent is a PaymentIntent as payments needs it.
+type Intent struct {
+	ID           string
+	Status       stripe.PaymentIntentStatus
+	ClientSecret string
+	Amount       int64
+}
+
+// provider is Stripe, as payments uses it: one PaymentIntent per attempt,
+// created unconfirmed, then confirmed, so that an intent can be found again
+// (under the same idempotency key) and cancelled without ever taking money
+// for an attempt nobody is paying any more.
+type provider interface {
+	// pay creates the attempt's intent and confirms it with the attempt's
+	// token or payment method. Its errors are ErrNotCharged (no money moved:
+	// declined, refused) or anything else (it may have).
+	pay(ctx context.Context, a Payment) (Intent, error)
+	// find returns the attempt's intent as Stripe has it now, creating it
+	// (unconfirmed, so taking nothing) if the attempt never got that far.
+	find(ctx context.Context, a Payment) (Intent, error)
+	// cancel cancels an intent that has not succeeded; one that has is
+	// answered as it is.
+	cancel(ctx context.Context, intentID string) (Intent, error)
+	refund(ctx context.Context, r Refund) error
+}
+
+// stripeProvider pays with Stripe's PaymentIntents API through stripe-go.
+type stripeProvider struct {
 	api *client.API
 }
 
-// newStripeCharger returns a charger using the secret key; apiBase, when not
-// empty, points it at another server speaking Stripe's API (stripe-mock
+// newStripeProvider returns a provider using the secret key; apiBase, when
+// not empty, points it at another server speaking Stripe's API (stripe-mock
 // locally). retries is how often stripe-go itself retries a request that
 // failed on the network or with a 5xx; it sends the same idempotency key each
 // time.
-func newStripeCharger(log *slog.Logger, key, apiBase string, retries int64) *stripeCharger {
+func newStripeProvider(log *slog.Logger, key, apiBase string, retries int64) *stripeProvider {
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: stripeTimeout},
 		LeveledLogger:     stripeLogger{log.With("component", "stripe")},
@@ -44,44 +71,115 @@ func newStripeCharger(log *slog.Logger, key, apiBase string, retries int64) *str
 		Connect: stripe.GetBackend(stripe.ConnectBackend),
 		Uploads: stripe.GetBackend(stripe.UploadsBackend),
 	})
-	return &stripeCharger{api: api}
+	return &stripeProvider{api: api}
 }
 
-// charge creates the charge and returns its id. Its errors say what the
-// caller may do next: ErrNotCharged (with a message for the buyer, or an
-// internal error) when Stripe certainly made no charge; ErrProviderUnavailable
-// when the charge may or may not exist.
-func (s *stripeCharger) charge(ctx context.Context, c Charge) (string, error) {
-	params := &stripe.ChargeParams{
-		Amount:      stripe.Int64(c.Amount),
-		Currency:    stripe.String(c.Currency),
-		Description: stripe.String(c.Description),
+func (s *stripeProvider) pay(ctx context.Context, a Payment) (Intent, error) {
+	in, err := s.find(ctx, a)
+	if err != nil {
+		return Intent{}, err
+	}
+	if in.Status != stripe.PaymentIntentStatusRequiresConfirmation && in.Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
+		return in, nil // confirmed by an earlier try of this attempt
+	}
+	params := &stripe.PaymentIntentConfirmParams{}
+	params.Context = ctx
+	params.SetIdempotencyKey(a.key("confirm"))
+	pi, err := s.api.PaymentIntents.Confirm(in.ID, params)
+	if err != nil {
+		return Intent{}, classifyStripeError(err)
+	}
+	return intentOf(pi), nil
+}
+
+func (s *stripeProvider) find(ctx context.Context, a Payment) (Intent, error) {
+	if a.IntentID != "" {
+		params := &stripe.PaymentIntentParams{}
+		params.Context = ctx
+		pi, err := s.api.PaymentIntents.Get(a.IntentID, params)
+		if err != nil {
+			return Intent{}, classifyStripeError(err)
+		}
+		return intentOf(pi), nil
+	}
+	method, err := s.paymentMethod(ctx, a)
+	if err != nil {
+		return Intent{}, err
+	}
+	params := &stripe.PaymentIntentParams{
+		Amount:             stripe.Int64(a.Amount),
+		Currency:           stripe.String(string(stripe.CurrencyUSD)),
+		PaymentMethod:      stripe.String(method),
+		PaymentMethodTypes: stripe.StringSlice([]string{"card"}),
+		Description:        stripe.String("Payment for order " + a.OrderID),
 	}
 	params.Context = ctx
-	params.IdempotencyKey = stripe.String(c.IdempotencyKey)
-	params.Source = &stripe.PaymentSourceSourceParams{Token: stripe.String(c.Token)}
-	params.AddMetadata("orderId", c.OrderID)
-	params.AddMetadata("paymentId", c.PaymentID)
-	ch, err := s.api.Charges.New(params)
+	params.SetIdempotencyKey(a.key("intent"))
+	params.AddMetadata("orderId", a.OrderID)
+	params.AddMetadata("paymentId", a.ID)
+	pi, err := s.api.PaymentIntents.New(params)
+	if err != nil {
+		return Intent{}, classifyStripeError(err)
+	}
+	return intentOf(pi), nil
+}
+
+// paymentMethod is what the intent is confirmed with: a payment method as
+// given, or one made from a legacy token (Stripe does not take a token as an
+// intent's payment method; a payment method made from it, it does).
+func (s *stripeProvider) paymentMethod(ctx context.Context, a Payment) (string, error) {
+	if !strings.HasPrefix(a.Method, "tok_") {
+		return a.Method, nil
+	}
+	params := &stripe.PaymentMethodParams{
+		Type: stripe.String(string(stripe.PaymentMethodTypeCard)),
+		Card: &stripe.PaymentMethodCardParams{Token: stripe.String(a.Method)},
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(a.key("method"))
+	pm, err := s.api.PaymentMethods.New(params)
 	if err != nil {
 		return "", classifyStripeError(err)
 	}
-	return ch.ID, nil
+	return pm.ID, nil
 }
 
-// refund gives a charge's money back (once per idempotency key).
-func (s *stripeCharger) refund(ctx context.Context, r Refund) error {
-	params := &stripe.RefundParams{Charge: stripe.String(r.ChargeID)}
+func (s *stripeProvider) cancel(ctx context.Context, intentID string) (Intent, error) {
+	params := &stripe.PaymentIntentCancelParams{}
 	params.Context = ctx
-	params.IdempotencyKey = stripe.String(r.IdempotencyKey)
+	pi, err := s.api.PaymentIntents.Cancel(intentID, params)
+	if err == nil {
+		return intentOf(pi), nil
+	}
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodePaymentIntentUnexpectedState {
+		// Succeeded (or cancelled) already: say which.
+		get := &stripe.PaymentIntentParams{}
+		get.Context = ctx
+		if pi, gerr := s.api.PaymentIntents.Get(intentID, get); gerr == nil {
+			return intentOf(pi), nil
+		}
+	}
+	return Intent{}, classifyStripeError(err)
+}
+
+// refund gives an intent's money back (once per idempotency key).
+func (s *stripeProvider) refund(ctx context.Context, r Refund) error {
+	params := &stripe.RefundParams{PaymentIntent: stripe.String(r.IntentID)}
+	params.Context = ctx
+	params.SetIdempotencyKey(r.IdempotencyKey)
 	params.AddMetadata("orderId", r.OrderID)
 	if _, err := s.api.Refunds.New(params); err != nil {
-		return fmt.Errorf("%w: refund %s: %v", ErrProviderUnavailable, r.ChargeID, err)
+		return fmt.Errorf("%w: refund %s: %v", ErrProviderUnavailable, r.IntentID, err)
 	}
 	return nil
 }
 
-// classifyStripeError sorts a failed charge by what it means for the money:
+func intentOf(pi *stripe.PaymentIntent) Intent {
+	return Intent{ID: pi.ID, Status: pi.Status, ClientSecret: pi.ClientSecret, Amount: pi.Amount}
+}
+
+// classifyStripeError sorts a failed request by what it means for the money:
 //   - a card error (402): declined, nothing charged; Stripe's message is
 //     written for the buyer;
 //   - an invalid request (400, 404: a bad or used token, an amount under the
@@ -90,7 +188,7 @@ func (s *stripeCharger) refund(ctx context.Context, r Refund) error {
 //     misconfiguration, so the buyer sees only "Something went wrong";
 //   - rate limited (429): not executed;
 //   - anything else (5xx, a timeout, a network error, an idempotency error):
-//     the charge may exist, so the claim must be kept.
+//     the request may have been done, so the attempt must be kept.
 func classifyStripeError(err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {

@@ -40,57 +40,82 @@ func (s *stripeStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, body)
 }
 
-func newStubCharger(t *testing.T, stub *stripeStub) *stripeCharger {
+func newStubProvider(t *testing.T, stub *stripeStub) *stripeProvider {
 	t.Helper()
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	return newStripeCharger(log, "sk_test_123", srv.URL, 0)
+	return newStripeProvider(log, "sk_test_123", srv.URL, 0)
 }
 
-var testCharge = Charge{
-	IdempotencyKey: "charge-o1-p1", Token: "tok_visa", Amount: 2050, Currency: "usd",
-	Description: "Payment for order o1", OrderID: "o1", PaymentID: "p1",
+var testAttempt = Payment{ID: "p1", OrderID: "o1", UserID: "buyer", Amount: 2050, Status: PaymentPending, Method: "tok_visa"}
+
+// sequenced answers each request with the next of answers (the last again).
+type sequenced struct {
+	stripeStub
+	answers []string
 }
 
-func TestStripeChargerSendsTheCharge(t *testing.T) {
-	stub := &stripeStub{status: http.StatusOK, body: `{"id":"ch_123","object":"charge","amount":2050,"currency":"usd","paid":true,"status":"succeeded"}`}
-	c := newStubCharger(t, stub)
+func (s *sequenced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.requests)
+	s.status = http.StatusOK
+	s.body = s.answers[min(n, len(s.answers)-1)]
+	s.mu.Unlock()
+	s.stripeStub.ServeHTTP(w, r)
+}
 
-	id, err := c.charge(context.Background(), testCharge)
-	if err != nil {
-		t.Fatal(err)
+func TestStripeProviderMakesThenConfirmsTheIntent(t *testing.T) {
+	stub := &sequenced{answers: []string{
+		`{"id":"pm_1","object":"payment_method","type":"card"}`,
+		`{"id":"pi_1","object":"payment_intent","amount":2050,"currency":"usd","status":"requires_confirmation","client_secret":"pi_1_secret"}`,
+		`{"id":"pi_1","object":"payment_intent","amount":2050,"currency":"usd","status":"succeeded","client_secret":"pi_1_secret"}`,
+	}}
+	srv := httptest.NewServer(stub)
+	t.Cleanup(srv.Close)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+	in, err := p.pay(context.Background(), testAttempt)
+	if err != nil || in.ID != "pi_1" || in.Status != "succeeded" {
+		t.Fatalf("pay = %+v, %v; want pi_1 succeeded", in, err)
 	}
-	if id != "ch_123" {
-		t.Errorf("charge id %q, want ch_123", id)
+	want := []struct{ path, key string }{
+		{"/v1/payment_methods", "method-o1-p1"},
+		{"/v1/payment_intents", "intent-o1-p1"},
+		{"/v1/payment_intents/pi_1/confirm", "confirm-o1-p1"},
 	}
-	if len(stub.requests) != 1 {
-		t.Fatalf("%d requests, want 1", len(stub.requests))
+	if len(stub.requests) != len(want) {
+		t.Fatalf("%d requests, want %d", len(stub.requests), len(want))
 	}
-	r, form := stub.requests[0], stub.forms[0]
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/charges" {
-		t.Errorf("request %s %s, want POST /v1/charges", r.Method, r.URL.Path)
-	}
-	headers := map[string]string{"Idempotency-Key": "charge-o1-p1", "Authorization": "Bearer sk_test_123"}
-	for h, want := range headers {
-		if got := r.Header.Get(h); got != want {
-			t.Errorf("header %s = %q, want %q", h, got, want)
+	for i, w := range want {
+		if r := stub.requests[i]; r.URL.Path != w.path || r.Header.Get("Idempotency-Key") != w.key {
+			t.Errorf("request %d: %s key %q, want %s key %q", i, r.URL.Path, r.Header.Get("Idempotency-Key"), w.path, w.key)
 		}
 	}
-	params := map[string]string{
-		"amount": "2050", "currency": "usd", "source": "tok_visa", "description": "Payment for order o1",
-		"metadata[orderId]": "o1", "metadata[paymentId]": "p1",
+	if f := stub.forms[0]; f.Get("card[token]") != "tok_visa" || f.Get("type") != "card" {
+		t.Errorf("payment method made with %v, want the token as a card", f)
 	}
-	for p, want := range params {
-		if got := form.Get(p); got != want {
-			t.Errorf("param %s = %q, want %q", p, got, want)
+	if f := stub.forms[1]; f.Get("amount") != "2050" || f.Get("currency") != "usd" || f.Get("payment_method") != "pm_1" ||
+		f.Get("metadata[orderId]") != "o1" || f.Get("metadata[paymentId]") != "p1" || f.Get("confirm") != "" {
+		t.Errorf("intent made with %v, want 2050 usd with pm_1, the order's metadata, unconfirmed", f)
+	}
+	t.Run("a payment method goes in as it is", func(t *testing.T) {
+		stub := &sequenced{answers: []string{`{"id":"pi_2","object":"payment_intent","status":"requires_confirmation"}`, `{"id":"pi_2","object":"payment_intent","status":"requires_action","client_secret":"s"}`}}
+		srv := httptest.NewServer(stub)
+		t.Cleanup(srv.Close)
+		p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+		a := testAttempt
+		a.Method = "pm_card_threeDSecure2Required"
+		in, err := p.pay(context.Background(), a)
+		if err != nil || in.Status != "requires_action" || in.ClientSecret != "s" {
+			t.Fatalf("pay = %+v, %v", in, err)
 		}
-	}
+		if len(stub.requests) != 2 || stub.forms[0].Get("payment_method") != "pm_card_threeDSecure2Required" {
+			t.Errorf("requests %d, first form %v", len(stub.requests), stub.forms[0])
+		}
+	})
 }
 
-// TestStripeChargerClassifiesFailures: what each Stripe answer means for the
-// claim (released only when nothing can have been charged) and for the buyer.
-func TestStripeChargerClassifiesFailures(t *testing.T) {
+func TestStripeProviderClassifiesFailures(t *testing.T) {
 	tests := []struct {
 		name           string
 		status         int
@@ -142,18 +167,18 @@ func TestStripeChargerClassifiesFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newStubCharger(t, &stripeStub{status: tt.status, body: tt.body})
-			_, err := c.charge(context.Background(), testCharge)
+			p := newStubProvider(t, &stripeStub{status: tt.status, body: tt.body})
+			_, err := p.pay(context.Background(), testAttempt)
 			assertChargeError(t, err, tt.wantNotCharged, tt.wantCode, tt.wantMessage)
 		})
 	}
 }
 
-func TestStripeChargerUnreachable(t *testing.T) {
+func TestStripeProviderUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens there any more
-	c := newStripeCharger(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
-	_, err := c.charge(context.Background(), testCharge)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+	_, err := p.pay(context.Background(), testAttempt)
 	assertChargeError(t, err, false, apperr.Unavailable, "Payment provider unavailable; try again shortly")
 }
 
@@ -173,27 +198,34 @@ func assertChargeError(t *testing.T, err error, wantNotCharged bool, wantCode ap
 	}
 }
 
-// TestStripeChargerAgainstStripeMock sends a real charge request to
-// stripe-mock, which validates it against Stripe's OpenAPI description. It
-// runs only when STRIPE_MOCK_URL names one (for example
-// http://127.0.0.1:12111); stripe-mock is stateless, so it proves the request
-// shape, not idempotency.
-func TestStripeChargerAgainstStripeMock(t *testing.T) {
+// TestStripeProviderAgainstStripeMock sends real requests to stripe-mock,
+// which validates them against Stripe's OpenAPI description. It runs only
+// when STRIPE_MOCK_URL names one (for example http://127.0.0.1:12111);
+// stripe-mock keeps no state and decides no outcome (every intent comes back
+// requires_payment_method), so this proves the requests' shape: the end to
+// end suite runs the outcomes through the runner's test-mode Stripe.
+func TestStripeProviderAgainstStripeMock(t *testing.T) {
 	base := os.Getenv("STRIPE_MOCK_URL")
 	if base == "" {
 		t.Skip("STRIPE_MOCK_URL not set")
 	}
-	c := newStripeCharger(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", base, 0)
-	for _, token := range []string{"tok_visa", "pm_card_visa"} {
-		t.Run(token, func(t *testing.T) {
-			ch := testCharge
-			ch.Token = token
-			id, err := c.charge(context.Background(), ch)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", base, 0)
+	for _, method := range []string{"tok_visa", "pm_card_visa"} {
+		t.Run(method, func(t *testing.T) {
+			a := testAttempt
+			a.Method = method
+			in, err := p.pay(context.Background(), a)
 			if err != nil {
-				t.Fatalf("charge: %v", err)
+				t.Fatalf("pay: %v", err)
 			}
-			if !strings.HasPrefix(id, "ch_") {
-				t.Errorf("charge id %q, want ch_...", id)
+			if !strings.HasPrefix(in.ID, "pi_") {
+				t.Errorf("intent id %q, want pi_...", in.ID)
+			}
+			if _, err := p.cancel(context.Background(), in.ID); err != nil {
+				t.Errorf("cancel: %v", err)
+			}
+			if err := p.refund(context.Background(), Refund{IntentID: in.ID, OrderID: "o1", IdempotencyKey: "refund-o1"}); err != nil {
+				t.Errorf("refund: %v", err)
 			}
 		})
 	}

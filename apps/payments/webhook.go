@@ -1,13 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -30,18 +30,21 @@ type webhookResponse struct {
 	Received bool `json:"received"`
 }
 
-// handleStripeWebhook takes Stripe's word that a charge succeeded, as a second
-// path to the same record as the API's: it confirms the order's payment
-// (pending or missing becomes succeeded, with payment:created), once. Only a
-// correctly signed, fresh payload has any effect; anything else is a 400.
+// handleStripeWebhook takes Stripe's word on a payment, as Stripe advises a
+// marketplace to fulfil orders: payment_intent.succeeded ends the attempt as
+// paid, payment_intent.payment_failed as taking no money, through the same
+// path as the request's own answer (payer.succeeded, payer.failed), so
+// whichever comes first completes the order once. charge.refunded records a
+// refund made at Stripe. Only a correctly signed, fresh payload has any
+// effect; anything else is a 400.
 //
 // It answers 200 for everything it will never act on, because Stripe resends
-// any other answer for days: unknown event types, events without an orderId
-// in their metadata, and orders payments does not know (a charge made outside
-// this marketplace, or in another environment sharing the Stripe account),
-// which are logged for a person to look at. It answers 503 only when the
-// store is unavailable, so Stripe tries again later.
-func handleStripeWebhook(log *slog.Logger, secret string, payments *paymentStore) http.Handler {
+// any other answer for days: other event types, intents without our metadata,
+// and attempts payments does not hold (made outside this marketplace, or in
+// another environment sharing the Stripe account), which are logged for a
+// person to look at. It answers 503 only when the store is unavailable, so
+// Stripe tries again later.
+func handleStripeWebhook(log *slog.Logger, secret string, payer *payer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 		if err != nil {
@@ -55,36 +58,16 @@ func handleStripeWebhook(log *slog.Logger, secret string, payments *paymentStore
 			web.Error(w, r, log, webhookError(err))
 			return
 		}
-		c, ok, err := confirmationOf(ev)
+		n, ok, err := noticeOf(ev)
 		if err != nil {
 			web.Error(w, r, log, fmt.Errorf("%w: %v", errWebhookPayload, err))
 			return
 		}
-		if !ok {
-			web.JSON(w, http.StatusOK, webhookResponse{Received: true})
-			return
-		}
-		ctx := r.Context()
-		order, err := payments.order(ctx, c.OrderID)
-		if errors.Is(err, ErrOrderNotFound) {
-			log.WarnContext(ctx, "webhook for an order payments does not know; ignored",
-				"event", ev.ID, "type", ev.Type, "order", c.OrderID, "charge", c.StripeID)
-			web.JSON(w, http.StatusOK, webhookResponse{Received: true})
-			return
-		}
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		p, err := payments.confirm(ctx, c, order, time.Now())
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		if p.StripeID != c.StripeID {
-			// Paid by another charge already: a second charge for one order.
-			log.ErrorContext(ctx, "order paid twice; refund the second charge",
-				"order", c.OrderID, "recorded", p.StripeID, "extra", c.StripeID)
+		if ok {
+			if err := payer.notice(r.Context(), n); err != nil {
+				web.Error(w, r, log, err)
+				return
+			}
 		}
 		web.JSON(w, http.StatusOK, webhookResponse{Received: true})
 	})
@@ -100,37 +83,71 @@ func webhookError(err error) error {
 	}
 }
 
-// confirmationOf reads a succeeded charge out of an event: ok is false for
-// other event types and for objects that carry no orderId.
-func confirmationOf(ev stripe.Event) (c Confirmation, ok bool, err error) {
+// notice is what a Stripe event tells payments.
+type notice struct {
+	Event     stripe.EventType
+	EventID   string
+	OrderID   string
+	PaymentID string
+	IntentID  string
+}
+
+// noticeOf reads an event: ok is false for events payments does not act on
+// and for objects without the order's metadata.
+func noticeOf(ev stripe.Event) (n notice, ok bool, err error) {
 	if ev.Data == nil {
-		return c, false, nil
+		return n, false, nil
 	}
+	n = notice{Event: ev.Type, EventID: ev.ID}
 	switch ev.Type {
-	case stripe.EventTypeChargeSucceeded:
-		var ch stripe.Charge
-		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
-			return c, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
-		}
-		c = Confirmation{OrderID: ch.Metadata["orderId"], PaymentID: ch.Metadata["paymentId"], StripeID: ch.ID, Amount: ch.Amount}
-	case stripe.EventTypePaymentIntentSucceeded:
+	case stripe.EventTypePaymentIntentSucceeded, stripe.EventTypePaymentIntentPaymentFailed:
 		var pi stripe.PaymentIntent
 		if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil {
-			return c, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
+			return n, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 		}
-		// The charge's id when there is one, so that this event and the
-		// charge.succeeded of the same payment record the same stripeId.
-		id := pi.ID
-		if pi.LatestCharge != nil && pi.LatestCharge.ID != "" {
-			id = pi.LatestCharge.ID
+		n.OrderID, n.PaymentID, n.IntentID = pi.Metadata["orderId"], pi.Metadata["paymentId"], pi.ID
+	case stripe.EventTypeChargeRefunded:
+		var ch stripe.Charge
+		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
+			return n, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 		}
-		amount := pi.AmountReceived
-		if amount == 0 {
-			amount = pi.Amount
+		n.OrderID, n.PaymentID = ch.Metadata["orderId"], ch.Metadata["paymentId"]
+		if ch.PaymentIntent != nil {
+			n.IntentID = ch.PaymentIntent.ID
 		}
-		c = Confirmation{OrderID: pi.Metadata["orderId"], PaymentID: pi.Metadata["paymentId"], StripeID: id, Amount: amount}
 	default:
-		return c, false, nil
+		return n, false, nil
 	}
-	return c, c.OrderID != "" && c.StripeID != "", nil
+	return n, n.OrderID != "" && n.IntentID != "", nil
+}
+
+// notice acts on what Stripe said of an attempt.
+func (p *payer) notice(ctx context.Context, n notice) error {
+	cur, found, err := p.payments.payment(ctx, n.OrderID)
+	if err != nil {
+		return err
+	}
+	ours := found && (cur.ID == n.PaymentID || cur.IntentID == n.IntentID || cur.StripeID == n.IntentID)
+	switch {
+	case !ours:
+		p.log.WarnContext(ctx, "webhook for a payment payments does not hold; ignored",
+			"event", n.EventID, "type", n.Event, "order", n.OrderID, "intent", n.IntentID)
+		return nil
+	case n.Event == stripe.EventTypePaymentIntentSucceeded && cur.Status.open():
+		_, err := p.succeeded(ctx, cur, n.IntentID)
+		if errors.Is(err, ErrNotPayable) {
+			return nil // refunded: the order had ended
+		}
+		return err
+	case n.Event == stripe.EventTypePaymentIntentSucceeded && cur.Status == PaymentAbandoned:
+		// Money taken for an attempt payments gave up (and told orders so).
+		p.log.WarnContext(ctx, "money taken for an abandoned payment; refunding", "order", n.OrderID, "intent", n.IntentID)
+		return p.stripe.refund(ctx, Refund{IntentID: n.IntentID, OrderID: n.OrderID, IdempotencyKey: "refund-" + n.OrderID + "-" + cur.ID})
+	case n.Event == stripe.EventTypePaymentIntentPaymentFailed && cur.Status.open():
+		p.failed(ctx, cur)
+	case n.Event == stripe.EventTypeChargeRefunded:
+		_, err := p.payments.markRefunded(ctx, n.OrderID)
+		return err
+	}
+	return nil // a repeat, or news of an attempt already ended
 }

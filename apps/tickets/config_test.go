@@ -11,7 +11,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := config{}
+		want := config{HoldSweepInterval: 10 * time.Second, HoldGrace: 30 * time.Second, CallTimeout: 5 * time.Second}
 		if cfg.StateStore != "tickets-store" || cfg.PubSub != "pubsub" || cfg.RelayInterval != 2*time.Second {
 			t.Errorf("store %q, pub/sub %q, relay %v; want tickets-store, pubsub, 2s", cfg.StateStore, cfg.PubSub, cfg.RelayInterval)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/store"
@@ -24,6 +25,21 @@ func ticketKey(id string) string { return "ticket|" + id }
 // releasedKey is the tombstone of a cancelled order: once it exists, that
 // order can never reserve its ticket, however late its order:created arrives.
 func releasedKey(orderID string) string { return "released|" + orderID }
+
+// holdKey is the record of a reservation orders asked for before it made the
+// order (see reserveFor): it stays until the order's order:created arrives,
+// or until the hold sweep finds that orders never made the order.
+func holdKey(ticketID string) string { return "hold|" + ticketID }
+
+// hold is a reservation for an order tickets has not seen created yet.
+type hold struct {
+	Kind     string    `json:"kind"` // holdKind, for the sweep's query
+	TicketID string    `json:"ticketId"`
+	OrderID  string    `json:"orderId"`
+	Since    time.Time `json:"since"`
+}
+
+const holdKind = "hold"
 
 type tombstone struct {
 	OrderID  string `json:"orderId"`
@@ -77,19 +93,25 @@ func (s *ticketStore) edit(ctx context.Context, id, userID string, in ticketRequ
 	})
 }
 
-// reserve holds the ticket for the order, unless it already does or the order
-// was cancelled first (see Ticket.reserve). The ticket and the order's
-// tombstone are read together, in one snapshot; a cancellation committed
-// after that read also rewrote the ticket (see release), so this write then
-// fails on its ETag and the change is decided again on what won.
+// reserve is the Change order:created asks for: it holds the ticket for the
+// order, unless it already does or the order was cancelled first (see
+// Ticket.reserve). When orders asked for the reservation before it made the
+// order (reserveFor), the order's creation confirms it: the hold record goes.
+// The ticket and the order's tombstone are read together, in one snapshot; a
+// cancellation committed after that read also rewrote the ticket (see
+// release), so this write then fails on its ETag and the change is decided
+// again on what won.
 func reserve(ticketID, orderID string) store.Change[Ticket] {
 	return store.Change[Ticket]{
-		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
+		Keys: []string{ticketKey(ticketID), releasedKey(orderID), holdKey(ticketID)},
 		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(ticketID))
 			t, err := storedTicket(it)
 			if err != nil {
 				return Ticket{}, store.Effect{}, err
+			}
+			if h, ok := heldFor(r.Item(holdKey(ticketID)), orderID); ok {
+				return t, store.Effect{Ops: []store.Op{store.Delete(h)}}, nil
 			}
 			cancelled := t.OrderID != orderID && r.Item(releasedKey(orderID)).Found()
 			reserved, changed, err := t.reserve(orderID, cancelled)
@@ -101,6 +123,49 @@ func reserve(ticketID, orderID string) store.Change[Ticket] {
 	}
 }
 
+// reserveFor is the Change orders asks for before it makes an order: the
+// ticket is held for the order at once (so the order shows the ticket as
+// reserved, at the price its seller last saved, from its first answer), with
+// a hold record until the order's creation arrives. It is refused with
+// ErrHeldByAnotherOrder (another order holds it) or ErrOrderReleased (this
+// order was cancelled). Asked again for the same order, it answers the
+// ticket as it is.
+func reserveFor(ticketID, orderID string, now time.Time) store.Change[Ticket] {
+	return store.Change[Ticket]{
+		Keys: []string{ticketKey(ticketID), releasedKey(orderID), holdKey(ticketID)},
+		Decide: func(r store.Read) (Ticket, store.Effect, error) {
+			it := r.Item(ticketKey(ticketID))
+			t, err := storedTicket(it)
+			if err != nil {
+				return Ticket{}, store.Effect{}, err
+			}
+			if t.OrderID == orderID {
+				return t, store.Effect{}, nil
+			}
+			if r.Item(releasedKey(orderID)).Found() {
+				return t, store.Effect{}, ErrOrderReleased
+			}
+			reserved, _, err := t.reserve(orderID, false)
+			if err != nil {
+				return t, store.Effect{}, err
+			}
+			eff := saved(it, reserved)
+			eff.Ops = append(eff.Ops, store.Put(r.Item(holdKey(ticketID)), hold{Kind: holdKind, TicketID: ticketID, OrderID: orderID, Since: now.UTC()}))
+			return reserved, eff, nil
+		},
+	}
+}
+
+// heldFor returns the hold record read as it, if it holds the ticket for
+// orderID.
+func heldFor(it store.Item, orderID string) (store.Item, bool) {
+	var h hold
+	if !it.Found() || it.Decode(&h) != nil || h.OrderID != orderID {
+		return it, false
+	}
+	return it, true
+}
+
 // release frees the ticket if the order holds it, and in the same transaction
 // writes the order's tombstone, so that a late (or redelivered) order:created
 // cannot lock the ticket again. When the order does not hold the ticket, the
@@ -108,7 +173,7 @@ func reserve(ticketID, orderID string) store.Change[Ticket] {
 // this order racing with us fails its write and reads the tombstone.
 func release(ticketID, orderID string) store.Change[Ticket] {
 	return store.Change[Ticket]{
-		Keys: []string{ticketKey(ticketID), releasedKey(orderID)},
+		Keys: []string{ticketKey(ticketID), releasedKey(orderID), holdKey(ticketID)},
 		Decide: func(r store.Read) (Ticket, store.Effect, error) {
 			it := r.Item(ticketKey(ticketID))
 			t, err := storedTicket(it)
@@ -126,6 +191,9 @@ func release(ticketID, orderID string) store.Change[Ticket] {
 				store.Put(it, freed),
 				{Key: releasedKey(orderID), Value: tombstone{OrderID: orderID, TicketID: t.ID}},
 			}
+			if h, ok := heldFor(r.Item(holdKey(ticketID)), orderID); ok {
+				eff.Ops = append(eff.Ops, store.Delete(h))
+			}
 			return freed, eff, nil
 		},
 	}
@@ -137,8 +205,8 @@ func saved(it store.Item, t Ticket) store.Effect {
 	return store.Effect{Ops: []store.Op{store.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
 }
 
-// forSaleQuery is a Dapr state query: tickets for sale, oldest listing first,
-// the id breaking ties so that pages never overlap or skip.
+// forSaleQuery is a Dapr state query: tickets for sale, newest listing first,
+// the id breaking ties so that the order is total.
 type forSaleQuery struct {
 	Filter struct {
 		EQ struct {
@@ -153,7 +221,8 @@ type forSaleQuery struct {
 }
 
 type sortKey struct {
-	Key string `json:"key"`
+	Key   string `json:"key"`
+	Order string `json:"order,omitempty"`
 }
 
 // forSale returns one page of tickets for sale and the token of the next page
@@ -162,7 +231,7 @@ type sortKey struct {
 func (s *ticketStore) forSale(ctx context.Context, limit int, token string) ([]Ticket, string, error) {
 	var q forSaleQuery
 	q.Filter.EQ.Listing = ForSale
-	q.Sort = []sortKey{{Key: "listedAt"}, {Key: "id"}}
+	q.Sort = []sortKey{{Key: "listedAt", Order: "DESC"}, {Key: "id", Order: "DESC"}}
 	q.Page.Limit, q.Page.Token = limit, token
 	query, err := json.Marshal(q)
 	if err != nil {

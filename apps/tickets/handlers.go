@@ -54,9 +54,11 @@ const (
 	maxPageSize     = 200
 )
 
-// handleListTickets answers one page of the tickets for sale, oldest listing
-// first. The body stays a JSON array, as the original's; the next page's URL
-// is in a Link header (RFC 8288) when there is one.
+// handleListTickets answers one page of the tickets for sale, newest listing
+// first, so that a client that reads only the first page (the original's
+// client shows the one response it gets) shows the latest listings. The body
+// stays a JSON array, as the original's; the next page's URL is in a Link
+// header (RFC 8288) when there is one.
 func handleListTickets(log *slog.Logger, tickets *ticketStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit, page, err := pageParams(r.URL.Query())
@@ -97,10 +99,25 @@ func pageParams(q url.Values) (limit int, page string, err error) {
 		}
 	}
 	page = q.Get("page")
-	if len(page) > maxTokenLen {
+	if !validToken(page) {
 		p["page"] = "Page must be the token of a Link header"
 	}
 	return limit, page, apperr.Fields(p)
+}
+
+// validToken reports whether page can be a token the store gave: the offset
+// of the next page, in digits (Dapr's SQL stores count rows); "" for the
+// first page.
+func validToken(page string) bool {
+	if len(page) > maxTokenLen {
+		return false
+	}
+	for _, c := range page {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(page) <= 9
 }
 
 func nextLink(limit int, token string) string {

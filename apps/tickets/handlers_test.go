@@ -53,6 +53,31 @@ func TestCreateTicket(t *testing.T) {
 		}
 	})
 
+	t.Run("a price as a numeric string is stored and answered as a number", func(t *testing.T) {
+		// The original's client formats the price on blur and posts it as text.
+		for body, want := range map[string]float64{
+			`{"title":"Concert","price":"20.00"}`: 20,
+			`{"title":"Concert","price":"19.9"}`:  19.9,
+			`{"title":"Concert","price":"1e2"}`:   100,
+		} {
+			a := newTestApp(t)
+			w := a.do(http.MethodPost, "/api/tickets", body, "u1")
+			if w.Code != http.StatusCreated {
+				t.Fatalf("%s: status = %d, want 201; body %s", body, w.Code, w.Body)
+			}
+			var raw map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := raw["price"].(float64); !ok || got != want {
+				t.Errorf("%s: price answered as %#v, want the number %v", body, raw["price"], want)
+			}
+			if stored := a.ticket(raw["id"].(string)); stored.Price != want {
+				t.Errorf("%s: stored price %v, want %v", body, stored.Price, want)
+			}
+		}
+	})
+
 	t.Run("the body shows only the original's fields", func(t *testing.T) {
 		a := newTestApp(t)
 		w := a.do(http.MethodPost, "/api/tickets", `{"title":"Concert","price":20}`, "u1")
@@ -77,7 +102,13 @@ func TestCreateTicket(t *testing.T) {
 		{"no title and no price", `{}`, "u1", 400, []web.ErrorItem{{Message: "Price must be greater than 0", Field: "price"}, {Message: "Title is required", Field: "title"}}},
 		{"a blank title", `{"title":"   ","price":20}`, "u1", 400, []web.ErrorItem{{Message: "Title is required", Field: "title"}}},
 		{"a negative price", `{"title":"Concert","price":-10}`, "u1", 400, []web.ErrorItem{{Message: "Price must be greater than 0", Field: "price"}}},
-		{"a price as text", `{"title":"Concert","price":"ten"}`, "u1", 400, []web.ErrorItem{{Message: "has the wrong type", Field: "price"}}},
+		{"a price as text", `{"title":"Concert","price":"ten"}`, "u1", 400, []web.ErrorItem{{Message: "Price must be greater than 0", Field: "price"}}},
+		{"a price as a boolean", `{"title":"Concert","price":true}`, "u1", 400, []web.ErrorItem{{Message: "Price must be greater than 0", Field: "price"}}},
+		{"a price too large for any number", `{"title":"Concert","price":1e400}`, "u1", 400, []web.ErrorItem{{Message: "Price must be greater than 0", Field: "price"}}},
+		{"a title that is an object", `{"title":{"a":1},"price":20}`, "u1", 400, []web.ErrorItem{{Message: "Title is required", Field: "title"}}},
+		{"a title with control characters", `{"title":"Con\u0007cert","price":20}`, "u1", 400, []web.ErrorItem{{Message: "Title must be plain text of at most 1000 characters", Field: "title"}}},
+		{"a title with a NUL", `{"title":"Concert\u0000","price":20}`, "u1", 400, []web.ErrorItem{{Message: "Title must be plain text of at most 1000 characters", Field: "title"}}},
+		{"a title that is not UTF-8", "{\"title\":\"Con\xffcert\",\"price\":20}", "u1", 400, []web.ErrorItem{{Message: "Title must be plain text of at most 1000 characters", Field: "title"}}},
 		{"a fraction of a cent", `{"title":"Concert","price":1.234}`, "u1", 400, []web.ErrorItem{{Message: "Price must have at most 2 decimal places", Field: "price"}}},
 		{"not JSON", `title=Concert`, "u1", 400, []web.ErrorItem{{Message: "Request body must be a JSON object"}}},
 	}
@@ -158,16 +189,16 @@ func TestListTickets(t *testing.T) {
 		}
 	})
 
-	t.Run("asks the store for tickets for sale in listing order", func(t *testing.T) {
+	t.Run("asks the store for tickets for sale, newest listing first", func(t *testing.T) {
 		fake := sidecartest.NewState()
 		rec := &recordingState{State: fake}
 		a := newTestAppOn(t, fake, rec)
-		a.do(http.MethodGet, "/api/tickets?limit=7&page=abc", "", "")
+		a.do(http.MethodGet, "/api/tickets?limit=7&page=14", "", "")
 		var got, want any
 		if err := json.Unmarshal([]byte(rec.query), &got); err != nil {
 			t.Fatalf("query %q: %v", rec.query, err)
 		}
-		_ = json.Unmarshal([]byte(`{"filter":{"EQ":{"listing":"for-sale"}},"sort":[{"key":"listedAt"},{"key":"id"}],"page":{"limit":7,"token":"abc"}}`), &want)
+		_ = json.Unmarshal([]byte(`{"filter":{"EQ":{"listing":"for-sale"}},"sort":[{"key":"listedAt","order":"DESC"},{"key":"id","order":"DESC"}],"page":{"limit":7,"token":"14"}}`), &want)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("query = %s, want %v", rec.query, want)
 		}

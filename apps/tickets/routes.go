@@ -8,6 +8,7 @@ import (
 	"github.com/tixmesh/ticketing/apps/pkg/auth"
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/sidecar"
 	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
@@ -26,6 +27,12 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, tickets *ticketSto
 	api.Handle("", handleListTickets(log, tickets)).Methods(http.MethodGet)
 	api.Handle("/{id}", handleShowTicket(log, tickets)).Methods(http.MethodGet)
 	api.Handle("/{id}", auth.Require(handleUpdateTicket(log, tickets))).Methods(http.MethodPut)
+
+	// Orders asks for reservations here, through its sidecar (package invoke).
+	internal := r.PathPrefix("/internal/tickets").Subrouter()
+	internal.Use(invoke.OnlyFrom(invoke.OrdersApp))
+	internal.Handle("/{id}/reserve", handleReserve(log, tickets)).Methods(http.MethodPost)
+	internal.Handle("/{id}/release", handleRelease(log, tickets)).Methods(http.MethodPost)
 
 	// Deliveries from the sidecar; the subscriptions themselves are declared in YAML.
 	r.Handle(events.OrderCreated.Route(), delivery.Deliveries(log, handleOrderCreated(tickets))).Methods(http.MethodPost)

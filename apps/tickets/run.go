@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/service"
 )
 
@@ -24,6 +25,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		return newServer(app.Log, cfg, keys, newTicketStore(db)), nil
+		tickets := newTicketStore(db)
+		orders := invoke.New(cfg.DaprHTTPAddr, cfg.CallTimeout)
+		app.Go(func(ctx context.Context) {
+			sweepHoldsEvery(ctx, app.Log, tickets, orders, cfg.HoldSweepInterval, cfg.HoldGrace)
+		})
+		return newServer(app.Log, cfg, keys, tickets), nil
 	})
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 // Ticket is a ticket listed for sale. Every change adds one to its version and
@@ -63,12 +63,14 @@ var (
 	// ErrHeldByAnotherOrder: an order:created for a ticket another order still
 	// holds. That order's cancellation has not been applied yet.
 	ErrHeldByAnotherOrder = errors.New("ticket is held by another order")
+	// ErrOrderReleased: a reservation asked for an order that was cancelled.
+	ErrOrderReleased = apperr.New(apperr.Conflict, "The order was cancelled")
 )
 
 // ticketRequest is the body of POST and PUT /api/tickets.
 type ticketRequest struct {
-	Title string  `json:"title"`
-	Price float64 `json:"price"`
+	Title web.Text   `json:"title"`
+	Price web.Number `json:"price"` // a number, or a numeric string ("20.00"), as the original took it
 }
 
 // Validate checks the original's rules, plus bounds the original lacked: a
@@ -77,7 +79,7 @@ type ticketRequest struct {
 // nobody is charged other than what they saw.
 func (r ticketRequest) Validate() map[string]string {
 	p := map[string]string{}
-	title := strings.TrimSpace(r.Title)
+	title := r.Title.Trimmed()
 	switch {
 	case title == "":
 		p["title"] = "Title is required"
@@ -85,11 +87,11 @@ func (r ticketRequest) Validate() map[string]string {
 		p["title"] = fmt.Sprintf("Title must be at most %d characters", maxTitleRunes)
 	}
 	switch {
-	case math.IsNaN(r.Price) || math.IsInf(r.Price, 0) || r.Price <= 0:
+	case !r.Price.Valid() || r.Price.Value() <= 0:
 		p["price"] = "Price must be greater than 0"
-	case r.Price > maxPrice:
+	case r.Price.Value() > maxPrice:
 		p["price"] = fmt.Sprintf("Price must be at most %d", maxPrice)
-	case math.Abs(r.Price*100-math.Round(r.Price*100)) > 1e-6:
+	case math.Abs(r.Price.Value()*100-math.Round(r.Price.Value()*100)) > 1e-6:
 		p["price"] = "Price must have at most 2 decimal places"
 	}
 	return p
@@ -97,8 +99,8 @@ func (r ticketRequest) Validate() map[string]string {
 
 // title and price are the request's values as stored: trimmed, and exactly
 // to the cent (19.99 as the float nearest 1999/100).
-func (r ticketRequest) title() string  { return strings.TrimSpace(r.Title) }
-func (r ticketRequest) price() float64 { return math.Round(r.Price*100) / 100 }
+func (r ticketRequest) title() string  { return r.Title.Trimmed() }
+func (r ticketRequest) price() float64 { return math.Round(r.Price.Value()*100) / 100 }
 
 // newTicket lists a ticket for sale at version 0.
 func newTicket(id, userID string, in ticketRequest, now time.Time) Ticket {

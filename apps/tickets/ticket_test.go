@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
+	"github.com/tixmesh/ticketing/apps/pkg/web"
 )
 
 func TestTicketRequestValidate(t *testing.T) {
@@ -17,19 +18,19 @@ func TestTicketRequestValidate(t *testing.T) {
 		in   ticketRequest
 		want map[string]string
 	}{
-		{"a title and a price", ticketRequest{Title: "Concert", Price: 20}, map[string]string{}},
-		{"a price in cents", ticketRequest{Title: "Concert", Price: 19.99}, map[string]string{}},
-		{"the highest price", ticketRequest{Title: "Concert", Price: maxPrice}, map[string]string{}},
+		{"a title and a price", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(20)}, map[string]string{}},
+		{"a price in cents", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(19.99)}, map[string]string{}},
+		{"the highest price", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(maxPrice)}, map[string]string{}},
 		{"nothing at all", ticketRequest{}, map[string]string{"title": "Title is required", "price": "Price must be greater than 0"}},
-		{"a blank title", ticketRequest{Title: "  \t", Price: 10}, map[string]string{"title": "Title is required"}},
-		{"a title too long", ticketRequest{Title: strings.Repeat("é", maxTitleRunes+1), Price: 10}, map[string]string{"title": "Title must be at most 200 characters"}},
-		{"a title of the longest length", ticketRequest{Title: strings.Repeat("é", maxTitleRunes), Price: 10}, map[string]string{}},
-		{"a zero price", ticketRequest{Title: "Concert", Price: 0}, map[string]string{"price": "Price must be greater than 0"}},
-		{"a negative price", ticketRequest{Title: "Concert", Price: -10}, map[string]string{"price": "Price must be greater than 0"}},
-		{"a price that is not a number", ticketRequest{Title: "Concert", Price: math.NaN()}, map[string]string{"price": "Price must be greater than 0"}},
-		{"an infinite price", ticketRequest{Title: "Concert", Price: math.Inf(1)}, map[string]string{"price": "Price must be greater than 0"}},
-		{"a price too high", ticketRequest{Title: "Concert", Price: maxPrice + 0.01}, map[string]string{"price": "Price must be at most 1000000"}},
-		{"a fraction of a cent", ticketRequest{Title: "Concert", Price: 10.005}, map[string]string{"price": "Price must have at most 2 decimal places"}},
+		{"a blank title", ticketRequest{Title: web.NewText("  \t"), Price: web.NewNumber(10)}, map[string]string{"title": "Title is required"}},
+		{"a title too long", ticketRequest{Title: web.NewText(strings.Repeat("é", maxTitleRunes+1)), Price: web.NewNumber(10)}, map[string]string{"title": "Title must be at most 200 characters"}},
+		{"a title of the longest length", ticketRequest{Title: web.NewText(strings.Repeat("é", maxTitleRunes)), Price: web.NewNumber(10)}, map[string]string{}},
+		{"a zero price", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(0)}, map[string]string{"price": "Price must be greater than 0"}},
+		{"a negative price", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(-10)}, map[string]string{"price": "Price must be greater than 0"}},
+		{"a price that is not a number", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(math.NaN())}, map[string]string{"price": "Price must be greater than 0"}},
+		{"an infinite price", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(math.Inf(1))}, map[string]string{"price": "Price must be greater than 0"}},
+		{"a price too high", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(maxPrice + 0.01)}, map[string]string{"price": "Price must be at most 1000000"}},
+		{"a fraction of a cent", ticketRequest{Title: web.NewText("Concert"), Price: web.NewNumber(10.005)}, map[string]string{"price": "Price must have at most 2 decimal places"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestTicketRequestValidate(t *testing.T) {
 
 func TestNewTicket(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CET", 3600))
-	got := newTicket("t1", "u1", ticketRequest{Title: "  Concert ", Price: 19.99}, now)
+	got := newTicket("t1", "u1", ticketRequest{Title: web.NewText("  Concert "), Price: web.NewNumber(19.99)}, now)
 	want := Ticket{ID: "t1", Title: "Concert", Price: 19.99, UserID: "u1", ListedAt: "2026-11-25T11:00:00.000000000Z", Listing: ForSale}
 	if got != want {
 		t.Errorf("newTicket() = %+v, want %+v", got, want)
@@ -55,8 +56,8 @@ func TestListedAtSortsAsText(t *testing.T) {
 	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	times := []time.Time{base, base.Add(100 * time.Millisecond), base.Add(time.Second), base.Add(time.Second + time.Nanosecond)}
 	for i := 1; i < len(times); i++ {
-		earlier := newTicket("a", "u", ticketRequest{Title: "x", Price: 1}, times[i-1]).ListedAt
-		later := newTicket("b", "u", ticketRequest{Title: "x", Price: 1}, times[i]).ListedAt
+		earlier := newTicket("a", "u", ticketRequest{Title: web.NewText("x"), Price: web.NewNumber(1)}, times[i-1]).ListedAt
+		later := newTicket("b", "u", ticketRequest{Title: web.NewText("x"), Price: web.NewNumber(1)}, times[i]).ListedAt
 		if !(earlier < later) || len(earlier) != len(later) {
 			t.Errorf("ListedAt %q then %q: want increasing text of one width", earlier, later)
 		}
@@ -67,7 +68,7 @@ func TestTicketEdit(t *testing.T) {
 	listed := Ticket{ID: "t1", Title: "Concert", Price: 20, UserID: "owner", Version: 3, Listing: ForSale}
 	reserved := listed
 	reserved.OrderID, reserved.Listing = "o1", Reserved
-	edit := ticketRequest{Title: " Opera ", Price: 35.5}
+	edit := ticketRequest{Title: web.NewText(" Opera "), Price: web.NewNumber(35.5)}
 
 	tests := []struct {
 		name    string

@@ -78,8 +78,8 @@ func TestListOrderCancelFlow(t *testing.T) {
 		t.Errorf("expiresAt in %v, want about ORDER_EXPIRATION_WINDOW (8s) from now", left)
 	}
 
-	// The reservation reaches tickets through events alone.
-	eventually(t, 10*time.Second, "the ticket to show the order", func() bool {
+	// orders reserved the ticket at tickets before it answered 201.
+	eventually(t, time.Second, "the ticket to show the order", func() bool {
 		return getTicket(t, seller, tk.ID).OrderID == o.ID
 	})
 	seller.do("PUT", "/api/tickets/"+tk.ID, map[string]any{"title": "Changed", "price": 30}).want(t, 400)

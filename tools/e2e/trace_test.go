@@ -63,14 +63,17 @@ func (s *spans) services(traceID string) map[string][]string {
 
 // One trace per purchase: the order request's trace id reaches every
 // service the order's events reach (through the outbox, the broker and the
-// batches), so its spans join the request's.
-func TestAnOrdersTraceFollowsItsEvents(t *testing.T) {
+// batches) and every owner it asks (tickets, through the sidecars), and the
+// payment continues it (payments runs a purchase's payment under the trace
+// orders kept with the order), so all their spans join the request's.
+func TestAPurchasesTraceFollowsItsEventsAndItsPayment(t *testing.T) {
 	seller, buyer := signedUp(t), signedUp(t)
-	tk := listedAndKnown(t, seller)
+	tk := listTicket(t, seller, "Traced show", 17)
 	traceID := fmt.Sprintf("%016x%016x", time.Now().UnixNano(), seq.Add(1))
 	h := http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}}
 	var o order
 	buyer.doWith("POST", "/api/orders", map[string]string{"ticketId": tk.ID}, h).want(t, 201).json(t, &o)
+	buyer.do("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": o.ID}).want(t, 201)
 
 	want := []string{"orders", "tickets", "payments", "expiration"}
 	var got map[string][]string

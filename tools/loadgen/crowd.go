@@ -110,20 +110,24 @@ func recorderURL(meshDir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// stripeCharges reads the charges the recorder counted.
+// stripeCharges reads what the recorder saw Stripe take and give back.
 func stripeCharges(ctx context.Context, rec string) ([]check.Charge, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", rec+mesh.RecorderCallsPath, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
+	var intents []mesh.StripeIntent
 	var calls []mesh.StripeCall
-	if err := json.NewDecoder(resp.Body).Decode(&calls); err != nil {
-		return nil, err
+	for path, v := range map[string]any{mesh.RecorderIntentsPath: &intents, mesh.RecorderCallsPath: &calls} {
+		req, err := http.NewRequestWithContext(ctx, "GET", rec+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		err = json.NewDecoder(resp.Body).Decode(v)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
-	return check.ChargesOf(calls), nil
+	return check.ChargesOf(intents, calls), nil
 }

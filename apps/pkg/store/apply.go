@@ -53,6 +53,13 @@ type (
 	Op   = sidecar.Op
 )
 
+// The errors of the store itself: a write that kept losing races, and a
+// store (or sidecar) that could not be reached.
+var (
+	ErrConflict    = sidecar.ErrConflict
+	ErrUnavailable = sidecar.ErrUnavailable
+)
+
 // Read is what a Change read, by key. A key that does not exist has an Item
 // with no value (Found is false) and no ETag.
 type Read map[string]sidecar.Item

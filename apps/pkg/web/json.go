@@ -3,8 +3,10 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
@@ -54,13 +56,54 @@ func Decode[T any](r *http.Request) (T, error) {
 }
 
 // DecodeValid decodes a T and validates it; invalid input is an apperr.Invalid
-// error that lists every problem.
+// error that lists every problem. A Text field that holds what no field may
+// (see input.go) is refused whatever T's own rules say.
 func DecodeValid[T Validator](r *http.Request) (T, error) {
 	v, err := Decode[T](r)
 	if err != nil {
 		return v, err
 	}
-	return v, apperr.Fields(v.Validate())
+	p := v.Validate()
+	for _, name := range hostileFields(v) {
+		if p == nil {
+			p = map[string]string{}
+		}
+		p[name] = label(name) + fmt.Sprintf(" must be plain text of at most %d characters", maxTextRunes)
+	}
+	return v, apperr.Fields(p)
+}
+
+var textType = reflect.TypeFor[Text]()
+
+// hostileFields names the Text fields of v (a struct) that hold what no field
+// may, by their JSON names.
+func hostileFields(v any) []string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		if f.Type != textType || !rv.Field(i).Interface().(Text).hostile {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// label is a field's name as the original's messages spell it: "ticketId"
+// is "TicketId".
+func label(field string) string {
+	if field == "" {
+		return field
+	}
+	return strings.ToUpper(field[:1]) + field[1:]
 }
 
 // JSON writes v as a JSON response with the given status.

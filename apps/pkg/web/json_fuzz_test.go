@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/tixmesh/ticketing/apps/pkg/apperr"
@@ -14,8 +13,8 @@ import (
 // fuzzRequest has the shapes the services' request types have: strings,
 // numbers, a nested object and a list, with rules to validate.
 type fuzzRequest struct {
-	Title  string   `json:"title"`
-	Price  float64  `json:"price"`
+	Title  Text     `json:"title"`
+	Price  Number   `json:"price"`
 	Count  int64    `json:"count"`
 	Tags   []string `json:"tags"`
 	Ticket struct {
@@ -25,10 +24,10 @@ type fuzzRequest struct {
 
 func (r fuzzRequest) Validate() map[string]string {
 	p := map[string]string{}
-	if strings.TrimSpace(r.Title) == "" {
+	if r.Title.Trimmed() == "" {
 		p["title"] = "Title is required"
 	}
-	if r.Price <= 0 {
+	if !r.Price.Valid() || r.Price.Value() <= 0 {
 		p["price"] = "Price must be greater than 0"
 	}
 	return p

@@ -59,6 +59,10 @@ func NewID() string {
 func Observe(log *slog.Logger) mux.MiddlewareFunc {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if RequestID(r.Context()) != "" { // observed already (a handler handing over to another)
+				next.ServeHTTP(w, r)
+				return
+			}
 			id := r.Header.Get("X-Request-Id")
 			if id == "" || len(id) > 64 {
 				id = NewID()
@@ -147,13 +151,14 @@ func MethodNotAllowed() http.Handler {
 	})
 }
 
-// NewRouter returns a gorilla/mux router with the shared 404/405 bodies and the
-// Observe middleware. Unknown routes are logged too.
+// NewRouter returns a gorilla/mux router with the shared 404/405 bodies, the
+// Observe middleware and the edge (see edge.go). Unknown routes are logged
+// too.
 func NewRouter(log *slog.Logger) *mux.Router {
 	r := mux.NewRouter()
 	observe := Observe(log)
 	r.NotFoundHandler = observe(NotFound())
 	r.MethodNotAllowedHandler = observe(MethodNotAllowed())
-	r.Use(observe)
+	r.Use(observe, edge(func() http.Handler { return r.NotFoundHandler }))
 	return r
 }

@@ -125,13 +125,26 @@ func (r *Result) Markdown(command, chartPath string) string {
 			fmt.Fprintf(&b, "- %s: %d\n", k, errs[k])
 		}
 	}
-	charges := 0
+	var intents, confirms, tookMoney, replays, refunds, cancels int
 	for _, c := range r.Stripe {
-		if c.Method == "POST" && strings.HasPrefix(c.Path, "/v1/charges") {
-			charges++
+		switch {
+		case c.Replayed:
+			replays++
+		case c.Method == "POST" && c.Path == "/v1/payment_intents":
+			intents++
+		case strings.HasSuffix(c.Path, "/confirm"):
+			confirms++
+			if c.Succeeded() {
+				tookMoney++
+			}
+		case strings.HasSuffix(c.Path, "/cancel"):
+			cancels++
+		case strings.HasPrefix(c.Path, "/v1/refunds"):
+			refunds++
 		}
 	}
-	fmt.Fprintf(&b, "\nStripe: %d charge requests counted at the recording proxy (retries of one payment share its idempotency key).\n", charges)
+	fmt.Fprintf(&b, "\nStripe, counted at the recorder in front of stripe-mock: %d PaymentIntents, %d confirmations (%d took money), %d cancelled, %d refunds, %d requests answered again under their idempotency key.\n",
+		intents, confirms, tookMoney, cancels, refunds, replays)
 	if chartPath != "" {
 		fmt.Fprintf(&b, "\nTimeline: ![faults against throughput and errors](%s)\n", chartPath)
 	}

@@ -87,7 +87,6 @@ func TestRun(t *testing.T) {
 		{"tickets reserved at all", `SELECT count(*) FROM tickets.tickets WHERE order_id <> '' OR version <> 0`},
 		{"orders' copies at version 1, held by their order", `SELECT count(*) FROM orders.orders o
 			JOIN orders.tickets t ON t.id = o.ticket_id AND t.reserved_by = o.id AND t.version = 1`},
-		{"payments' copies", `SELECT count(*) FROM payments.orders`},
 		{"expiration schedules", `SELECT count(*) FROM expiration.schedule`},
 		{"buyers' indexed orders", `SELECT coalesce(sum(cardinality(order_ids)), 0) FROM orders.user_orders`},
 	} {

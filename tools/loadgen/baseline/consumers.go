@@ -30,7 +30,6 @@ func (b *bench) subscribeAll(ctx context.Context, s jetstream.Stream) ([]*subscr
 		h     handler
 	}{
 		{"tickets-order-created", events.OrderCreated, b.reserveTicket},
-		{"payments-order-created", events.OrderCreated, b.copyOrder},
 		{"expiration-order-created", events.OrderCreated, b.scheduleExpiry},
 		{"orders-ticket-created", events.TicketCreated, b.copyTicket},
 		{"orders-ticket-updated", events.TicketUpdated, b.updateTicketCopy},
@@ -138,17 +137,6 @@ func (b *bench) updateTicketCopy(ctx context.Context, data []byte) error {
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errConflict
 	}
-	return err
-}
-
-// copyOrder is payments' order:created handler: keep its copy of the order.
-func (b *bench) copyOrder(ctx context.Context, data []byte) error {
-	var ev events.OrderCreatedEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return fmt.Errorf("%w: %w", errDrop, err)
-	}
-	_, err := b.db.payments.Exec(ctx, `INSERT INTO orders (id, user_id, price, status, version) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING`, ev.ID, ev.UserID, ev.Ticket.Price, string(ev.Status), ev.Version)
 	return err
 }
 

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -63,7 +64,7 @@ func Evaluate(s *Snapshot, l *crowd.Ledger, b Bounds) []Result {
 		out = append(out, paymentsAgreeWithOrders(s), neverCompleteAndCancelled(s, l))
 	}
 	if s.Charges != nil {
-		out = append(out, noDoubleCharge(s, l), chargesBelongToCompleteOrders(s))
+		out = append(out, noDoubleCharge(s, l), chargesBelongToCompleteOrders(s), noRefundForTheCrowd(s), pricesAgree(s))
 	}
 	if s.Deliveries != nil {
 		out = append(out, noEventLost(s.Deliveries))
@@ -170,13 +171,21 @@ func paidOrdersComplete(s *Snapshot, l *crowd.Ledger) Result {
 	return v.done()
 }
 
-// paymentsAgreeWithOrders: payments' copy of every order has orders' status.
+// paymentsAgreeWithOrders: an order is complete exactly when payments holds
+// a succeeded payment for it, and no order awaits a payment that ended.
 func paymentsAgreeWithOrders(s *Snapshot) Result {
-	v := newVerdict("payments' copy of each order matches orders")
+	v := newVerdict("payments agree with orders: complete exactly when paid")
 	for _, o := range sortedOrders(s.Orders) {
 		v.checked(1)
-		if got, want := s.Payments[o.ID].status(), o.Status; got != want && !(want == "awaiting:payment" && got == "created") {
-			v.fail("order %s: orders says %q, payments says %q", o.ID, want, got)
+		p := s.Payments[o.ID]
+		paid := p.PaymentStatus == "succeeded"
+		switch {
+		case o.Status == "complete" && !paid:
+			v.fail("order %s is complete, payments holds %q", o.ID, p.PaymentStatus)
+		case o.Status != "complete" && paid:
+			v.fail("order %s is %q, payments holds a succeeded payment", o.ID, o.Status)
+		case o.Status == "awaiting:payment" && (p.PaymentStatus == "" || p.PaymentStatus == "abandoned" || p.PaymentStatus == "refunded"):
+			v.fail("order %s awaits a payment payments holds as %q", o.ID, p.PaymentStatus)
 		}
 	}
 	return v.done()
@@ -195,7 +204,7 @@ func neverCompleteAndCancelled(s *Snapshot, l *crowd.Ledger) Result {
 	for _, o := range sortedOrders(s.Orders) {
 		v.checked(1)
 		p := s.Payments[o.ID]
-		seen := map[string]bool{o.Status: true, p.OrderStatus: true}
+		seen := map[string]bool{o.Status: true}
 		if p.PaymentStatus == "succeeded" {
 			seen["complete"] = true
 		}
@@ -203,30 +212,30 @@ func neverCompleteAndCancelled(s *Snapshot, l *crowd.Ledger) Result {
 			seen["cancelled"] = true
 		}
 		if seen["complete"] && seen["cancelled"] {
-			v.fail("order %s: orders %q, payments %q (payment %q), cancelled by its buyer: %v", o.ID, o.Status, p.OrderStatus, p.PaymentStatus, cancelledByBuyer[o.ID])
+			v.fail("order %s: orders %q, payment %q, cancelled by its buyer: %v", o.ID, o.Status, p.PaymentStatus, cancelledByBuyer[o.ID])
 		}
 	}
 	return v.done()
 }
 
-// noDoubleCharge: Stripe accepted at most one charge per order (retries of
-// one charge share its idempotency key), and no order was paid twice.
+// noDoubleCharge: Stripe took money at most once per order (one
+// PaymentIntent succeeded), and no order was paid twice.
 func noDoubleCharge(s *Snapshot, l *crowd.Ledger) Result {
 	v := newVerdict("no order charged twice")
-	keys := map[string]map[string]bool{}
+	intents := map[string]map[string]bool{}
 	for _, c := range s.Charges {
-		if c.Status/100 != 2 || c.OrderID == "" || c.Refund {
+		if c.OrderID == "" || c.Refund {
 			continue
 		}
-		if keys[c.OrderID] == nil {
-			keys[c.OrderID] = map[string]bool{}
+		if intents[c.OrderID] == nil {
+			intents[c.OrderID] = map[string]bool{}
 		}
-		keys[c.OrderID][c.IdempotencyKey] = true
+		intents[c.OrderID][c.IntentID] = true
 	}
-	for _, id := range sortedKeys(keys) {
+	for _, id := range sortedKeys(intents) {
 		v.checked(1)
-		if n := len(keys[id]); n > 1 {
-			v.fail("order %s charged %d times (distinct idempotency keys)", id, n)
+		if n := len(intents[id]); n > 1 {
+			v.fail("order %s charged %d times (distinct PaymentIntents)", id, n)
 		}
 	}
 	for _, o := range l.Orders {
@@ -250,14 +259,14 @@ func chargesBelongToCompleteOrders(s *Snapshot) Result {
 	v := newVerdict("every charge Stripe accepted belongs to exactly one complete order, or was refunded")
 	refunded := map[string]bool{}
 	for _, c := range s.Charges {
-		if c.Refund && c.Status/100 == 2 {
+		if c.Refund {
 			refunded[c.OrderID] = true
 		}
 	}
 	seen := map[string]bool{}
 	refunds := 0
 	for _, c := range s.Charges {
-		if c.Refund || c.Status/100 != 2 || seen[c.OrderID] {
+		if c.Refund || seen[c.OrderID] {
 			continue
 		}
 		seen[c.OrderID] = true
@@ -265,7 +274,7 @@ func chargesBelongToCompleteOrders(s *Snapshot) Result {
 		o, ok := s.Orders[c.OrderID]
 		switch {
 		case c.OrderID == "":
-			v.fail("a charge (key %s) names no order", c.IdempotencyKey)
+			v.fail("a charge (intent %s) names no order", c.IntentID)
 		case !ok:
 			// Not one of the crowd's orders (another client of the same
 			// mesh): not this check's to judge.
@@ -281,6 +290,55 @@ func chargesBelongToCompleteOrders(s *Snapshot) Result {
 		}
 	}
 	v.r.Note = fmt.Sprintf("%d charges of orders cancelled in flight, refunded", refunds)
+	return v.done()
+}
+
+// noRefundForTheCrowd: payments never took money it had to give back for the
+// crowd's own orders. Refunds remain for what only a real Stripe can cause (a
+// charge that outlived its settlement), not for a race between the services.
+func noRefundForTheCrowd(s *Snapshot) Result {
+	v := newVerdict("no refund for the crowd's orders")
+	n := 0
+	for _, c := range s.Charges {
+		if !c.Refund {
+			continue
+		}
+		if _, ours := s.Orders[c.OrderID]; !ours {
+			continue
+		}
+		n++
+		v.checked(1)
+		v.fail("order %s was refunded (intent %s)", c.OrderID, c.IntentID)
+	}
+	v.r.Note = fmt.Sprintf("%d refunds", n)
+	return v.done()
+}
+
+// pricesAgree: every paid order, its charge and the ticket version tickets
+// reserved for it (the ticket stays reserved by a paid order) agree on one
+// price.
+func pricesAgree(s *Snapshot) Result {
+	v := newVerdict("each paid order's price equals its charge and its reserved ticket's price")
+	charged := map[string]int64{}
+	for _, c := range s.Charges {
+		if !c.Refund {
+			charged[c.OrderID] += c.Amount
+		}
+	}
+	for _, o := range sortedOrders(s.Orders) {
+		if o.Status != "complete" {
+			continue
+		}
+		v.checked(1)
+		cents := int64(math.Round(o.Ticket.Price * 100))
+		t, ok := s.Tickets[o.Ticket.ID]
+		switch {
+		case charged[o.ID] != cents:
+			v.fail("order %s at %.2f was charged %d cents", o.ID, o.Ticket.Price, charged[o.ID])
+		case ok && (t.OrderID != o.ID || t.Price != o.Ticket.Price || t.Version != o.Ticket.Version):
+			v.fail("order %s at %.2f (v%d): its ticket is %.2f at v%d, held by %q", o.ID, o.Ticket.Price, o.Ticket.Version, t.Price, t.Version, t.OrderID)
+		}
+	}
 	return v.done()
 }
 

@@ -98,9 +98,9 @@ func readPayments(ctx context.Context, src Sources, orders map[string]OrderView)
 	if store == "" {
 		store = "payments-store"
 	}
-	keys := make([]string, 0, 2*len(orders))
+	keys := make([]string, 0, len(orders))
 	for id := range orders {
-		keys = append(keys, "order|"+id, "payment|"+id)
+		keys = append(keys, "payment|"+id)
 	}
 	out := map[string]PaymentView{}
 	for len(keys) > 0 {
@@ -138,18 +138,13 @@ func readPayments(ctx context.Context, src Sources, orders map[string]OrderView)
 			var v struct {
 				Status   string `json:"status"`
 				StripeID string `json:"stripeId"`
+				Amount   int64  `json:"amount"`
 			}
 			if err := json.Unmarshal(it.Data, &v); err != nil {
 				return nil, fmt.Errorf("payments' state %s: %w", it.Key, err)
 			}
-			kind, id, _ := strings.Cut(it.Key, "|")
-			p := out[id]
-			if kind == "order" {
-				p.OrderStatus = v.Status
-			} else {
-				p.PaymentStatus, p.StripeID = v.Status, v.StripeID
-			}
-			out[id] = p
+			_, id, _ := strings.Cut(it.Key, "|")
+			out[id] = PaymentView{PaymentStatus: v.Status, StripeID: v.StripeID, Amount: v.Amount}
 		}
 	}
 	return out, nil
@@ -237,19 +232,19 @@ func Converge(ctx context.Context, l *crowd.Ledger, src Sources, b Bounds, limit
 	}
 }
 
-// ChargesOf picks the charges out of the Stripe calls the mesh's recorder
-// counted.
-func ChargesOf(calls []mesh.StripeCall) []Charge {
+// ChargesOf is what Stripe took (each PaymentIntent that succeeded) and gave
+// back (each refund, repeats under one idempotency key aside), as the mesh's
+// recorder holds them.
+func ChargesOf(intents []mesh.StripeIntent, calls []mesh.StripeCall) []Charge {
 	out := []Charge{}
-	for _, c := range calls {
-		if c.Method != http.MethodPost {
-			continue
+	for _, in := range intents {
+		if in.Status == "succeeded" {
+			out = append(out, Charge{OrderID: in.OrderID, IntentID: in.ID, Amount: in.Amount})
 		}
-		switch {
-		case strings.HasPrefix(c.Path, "/v1/charges"):
-			out = append(out, Charge{OrderID: c.OrderID, IdempotencyKey: c.IdempotencyKey, Status: c.Status})
-		case strings.HasPrefix(c.Path, "/v1/refunds"):
-			out = append(out, Charge{OrderID: c.OrderID, IdempotencyKey: c.IdempotencyKey, Status: c.Status, Refund: true})
+	}
+	for _, c := range calls {
+		if c.Method == http.MethodPost && strings.HasPrefix(c.Path, "/v1/refunds") && c.Status/100 == 2 && !c.Replayed {
+			out = append(out, Charge{OrderID: c.OrderID, IntentID: c.IntentID, Amount: c.Amount, Refund: true})
 		}
 	}
 	return out

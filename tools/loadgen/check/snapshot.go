@@ -16,41 +16,35 @@ type OrderView struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	Version   int64     `json:"version"`
 	Ticket    struct {
-		ID string `json:"id"`
+		ID      string  `json:"id"`
+		Price   float64 `json:"price"`
+		Version int64   `json:"version"`
 	} `json:"ticket"`
 }
 
 // TicketView is a ticket as the tickets service shows it.
 type TicketView struct {
-	ID      string `json:"id"`
-	OrderID string `json:"orderId"`
-	Version int64  `json:"version"`
+	ID      string  `json:"id"`
+	OrderID string  `json:"orderId"`
+	Version int64   `json:"version"`
+	Price   float64 `json:"price"`
 }
 
-// PaymentView is what the payments service holds for one order: its copy of
-// the order's status and, when a payment was made, the payment.
+// PaymentView is the payment payments holds for one order ("" status: none).
 type PaymentView struct {
-	OrderStatus   string // "" when payments never heard of the order
-	PaymentStatus string // "", pending, succeeded
+	PaymentStatus string // "", pending, requires_action, processing, succeeded, refunded, abandoned
 	StripeID      string
+	Amount        int64 // cents
 }
 
-// status is the order's status as payments sees it: its copy of the order
-// (created or cancelled) and, once its payment succeeded, complete.
-func (p PaymentView) status() string {
-	if p.PaymentStatus == "succeeded" {
-		return "complete"
-	}
-	return p.OrderStatus // also for a refunded payment: the order was cancelled
-}
-
-// Charge is one request the apps sent to the Stripe API's charges endpoint,
-// counted at the edge by the recording proxy in front of stripe-mock.
+// Charge is money Stripe took for an order (a PaymentIntent that
+// succeeded), or gave back (a refund), as the Stripe recorder in front of
+// stripe-mock counted it at the edge.
 type Charge struct {
-	OrderID        string
-	IdempotencyKey string
-	Status         int
-	Refund         bool // a refund of the order's charge, not a charge
+	OrderID  string
+	IntentID string
+	Amount   int64 // cents
+	Refund   bool  // a refund of the order's payment, not a payment
 }
 
 // Deliveries are the events published to the broker and the deliveries each
