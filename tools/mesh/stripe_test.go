@@ -116,7 +116,11 @@ func TestTheTestModeStripeDecidesByTestPaymentMethods(t *testing.T) {
 		confirm(a)
 		confirm(a)
 		paid := 0
-		for _, c := range func() []StripeCall { rec.mu.Lock(); defer rec.mu.Unlock(); return append([]StripeCall(nil), rec.calls...) }() {
+		for _, c := range func() []StripeCall {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return append([]StripeCall(nil), rec.calls...)
+		}() {
 			if c.IntentID == a && c.Succeeded() {
 				paid++
 			}

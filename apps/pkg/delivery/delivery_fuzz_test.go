@@ -10,8 +10,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/tixmesh/ticketing/apps/pkg/events"
 	"github.com/tixmesh/ticketing/apps/pkg/delivery"
+	"github.com/tixmesh/ticketing/apps/pkg/events"
 )
 
 // FuzzDeliveries delivers arbitrary bodies to Deliveries whose handler

@@ -173,8 +173,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	pay := m.App("payments")
 	src := check.Sources{
 		PaymentsSidecar: "http://127.0.0.1:" + strconv.Itoa(pay.DaprHTTP),
-		Charges:         func(context.Context) ([]check.Charge, error) { return check.ChargesOf(m.StripeIntents(), m.StripeCalls()), nil },
-		Deliveries:      deliveries(m),
+		Charges: func(context.Context) ([]check.Charge, error) {
+			return check.ChargesOf(m.StripeIntents(), m.StripeCalls()), nil
+		},
+		Deliveries: deliveries(m),
 	}
 	res.Checks, res.Snapshot, res.Settled, err = check.Converge(ctx, res.Ledger, src, o.Bounds, o.Settle, o.Progress)
 	res.Stripe = m.StripeCalls()
