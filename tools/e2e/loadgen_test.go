@@ -32,6 +32,9 @@ func TestLoadgenSmoke(t *testing.T) {
 			[]string{"| rounds with exactly one winner | 3 of 3 |", "| **rounds with a double booking** | **0** |"}},
 		{"distinct", []string{"-scenario", "distinct", "-buyers", "4", "-duration", "3s", "-tickets", "60", "-sample", "5"},
 			[]string{"**orders per second**", "| sampled reservations never seen (30 s) | 0 |"}},
+		// The buyer's whole path: list, order at once, pay at once.
+		{"purchase", []string{"-scenario", "purchase", "-duration", "3s", "-buyers", "2", "-baseline=false"},
+			[]string{"**purchases (loops) per second**", "| failed loops | 0 |", "### Errors by endpoint and status\n\nNone."}},
 	}
 	for _, run := range runs {
 		t.Run(run.name, func(t *testing.T) {

@@ -47,6 +47,8 @@ type options struct {
 	baseline         bool
 	baselineDuration time.Duration
 	natsURL, pgURL   string
+	stripeURL        string
+	loops            int
 	chart            string
 	scenario         string
 	rounds           int
@@ -65,7 +67,7 @@ type options struct {
 func run(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&o.scenario, "scenario", "crowd", "crowd: a mixed crowd (distinct orders, hot-ticket races, payments, cancellations, expiries), checked afterwards; distinct: buyers order distinct tickets as fast as they can; race: all buyers order one ticket; expire: unpaid orders expire")
+	fs.StringVar(&o.scenario, "scenario", "crowd", "crowd: a mixed crowd (distinct orders, hot-ticket races, payments, cancellations, expiries), checked afterwards; distinct: buyers order distinct tickets as fast as they can; race: all buyers order one ticket; expire: unpaid orders expire; purchase: each of -buyers loops lists a ticket, orders it at once and pays at once")
 	fs.IntVar(&o.sellers, "sellers", 4, "crowd: sellers listing the tickets")
 	fs.IntVar(&o.racers, "racers", 10, "crowd: buyers racing for each hot ticket at once (0: no races)")
 	fs.DurationVar(&o.hotEvery, "hot-every", 500*time.Millisecond, "crowd: a new hot ticket this often")
@@ -76,21 +78,23 @@ func run(args []string) error {
 	fs.DurationVar(&o.expiryBound, "expiry-bound", 10*time.Second, "crowd: an unpaid order must be cancelled this soon after its deadline")
 	fs.StringVar(&o.paymentsSidecar, "payments-sidecar", "http://127.0.0.1:3504", "crowd: the payments sidecar's HTTP address, to read payments' state (\"\": skip)")
 	fs.StringVar(&o.meshDir, "mesh-dir", ".mesh", "crowd: the running mesh's data directory (where its Stripe recorder's address is)")
-	fs.BoolVar(&o.baseline, "baseline", true, "crowd: also run the same orders straight against NATS and PostgreSQL")
-	fs.DurationVar(&o.baselineDuration, "baseline-duration", 0, "crowd: how long the baseline runs (default: -duration)")
-	fs.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:14222", "crowd: NATS for the baseline (the mesh's)")
-	fs.StringVar(&o.pgURL, "pg-url", "postgres://postgres@127.0.0.1:15432/postgres?sslmode=disable", "crowd: PostgreSQL for the baseline (the mesh's)")
+	fs.BoolVar(&o.baseline, "baseline", true, "crowd, purchase: also run the same work straight against NATS and PostgreSQL")
+	fs.DurationVar(&o.baselineDuration, "baseline-duration", 0, "crowd, purchase: how long the baseline runs (default: -duration)")
+	fs.StringVar(&o.natsURL, "nats-url", "nats://127.0.0.1:14222", "crowd, purchase: NATS for the baseline (the mesh's)")
+	fs.StringVar(&o.pgURL, "pg-url", "postgres://postgres@127.0.0.1:15432/postgres?sslmode=disable", "crowd, purchase: PostgreSQL for the baseline (the mesh's)")
+	fs.StringVar(&o.stripeURL, "stripe-url", "http://127.0.0.1:12111", "purchase: stripe-mock for the baseline's one PaymentIntent per purchase (the mesh's; \"\": no Stripe call)")
+	fs.IntVar(&o.loops, "loops", 100000, "purchase: at most this many loops in all (0: -duration alone bounds the run)")
 	fs.StringVar(&o.chart, "chart", "", "crowd: write the latency chart (PNG) here (default: next to -out, or out/loadgen/)")
 	fs.StringVar(&o.url, "url", "http://localhost:8080", "the public origin (loopback only)")
 	fs.IntVar(&o.rounds, "rounds", 100, "race: rounds of all buyers ordering one ticket")
 	fs.IntVar(&o.orders, "orders", 1000, "expire: how many unpaid orders")
 	fs.DurationVar(&o.spread, "spread", time.Minute, "expire: place the orders evenly over this long")
 	fs.StringVar(&o.latenessURL, "lateness-url", "http://127.0.0.1:3005/debug/lateness", "expire: the expiration app's lateness endpoint")
-	fs.IntVar(&o.buyers, "buyers", 20, "concurrent buyers, each on distinct tickets")
+	fs.IntVar(&o.buyers, "buyers", 20, "concurrent buyers, each on distinct tickets (purchase: concurrent loops, each with its own seller and buyer)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long buyers order (at most)")
 	fs.IntVar(&o.tickets, "tickets", 4000, "tickets listed before the run (the run stops when they are all ordered)")
 	fs.IntVar(&o.sample, "sample", 10, "watch every Nth order: until its ticket shows it reserved (distinct), or shows cancelled after its deadline (expire); 0: none")
-	fs.Float64Var(&o.rate, "rate", 0, "distinct: orders per second in all, paced across the buyers (0: each buyer as fast as it can)")
+	fs.Float64Var(&o.rate, "rate", 0, "distinct: orders per second in all, paced across the buyers; purchase: loops per second in all (0: each buyer as fast as it can)")
 	fs.StringVar(&o.out, "out", "", "also write the report (Markdown) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -156,8 +160,14 @@ func run(args []string) error {
 			return err
 		}
 		report = r.markdown(o)
+	case "purchase":
+		r, err := runPurchase(ctx, o)
+		if err != nil {
+			return err
+		}
+		report = r.markdown(o)
 	default:
-		return fmt.Errorf("-scenario %q: want distinct, race or expire", o.scenario)
+		return fmt.Errorf("-scenario %q: want crowd, distinct, race, expire or purchase", o.scenario)
 	}
 	fmt.Print(report)
 	if o.out != "" {

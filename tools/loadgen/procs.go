@@ -21,11 +21,25 @@ import (
 type memorySample struct {
 	AppsAndSidecars    float64 // RSS
 	AppsAndSidecarsPSS float64
+	AppsPSS            float64            // the apps alone (peak of their sum)
+	SidecarsPSS        float64            // every daprd (peak of their sum)
 	Sidecars           float64            // RSS of every daprd, summed
 	Infrastructure     float64            // RSS
 	PerProcess         map[string]float64 // peak RSS by process name
+	PSS                map[string]float64 // peak PSS by app and sidecar ("daprd-<app id>")
 	CPU                map[string]float64 // CPU seconds by process name, over the window
 	Window             time.Duration      // how long CPU was sampled
+}
+
+// kind says what a sampled process is: "app", "sidecar" or "infrastructure".
+func (m memorySample) kind(name string) string {
+	switch _, measured := m.PSS[name]; {
+	case strings.HasPrefix(name, "daprd-"):
+		return "sidecar"
+	case measured:
+		return "app"
+	}
+	return "infrastructure"
 }
 
 type memorySampler struct {
@@ -44,7 +58,7 @@ type memorySampler struct {
 // stripe-mock) and the mesh's postgres are infrastructure.
 func startMemorySampler(ctx context.Context, every time.Duration) *memorySampler {
 	m := &memorySampler{
-		peak:  memorySample{PerProcess: map[string]float64{}, CPU: map[string]float64{}},
+		peak:  memorySample{PerProcess: map[string]float64{}, PSS: map[string]float64{}, CPU: map[string]float64{}},
 		first: map[int]float64{}, last: map[int]float64{}, names: map[int]string{},
 		start: time.Now(), done: make(chan struct{}),
 	}
@@ -77,8 +91,8 @@ func (m *memorySampler) wait() memorySample {
 }
 
 func (m *memorySampler) sample() {
-	var apps, appsPSS, infra, sidecars float64
-	per := map[string]float64{}
+	var apps, appsPSS, appsOnlyPSS, sidecarsPSS, infra, sidecars float64
+	per, pss := map[string]float64{}, map[string]float64{}
 	cpu := map[int]float64{}
 	names := map[int]string{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
@@ -91,12 +105,17 @@ func (m *memorySampler) sample() {
 		rss := kibField(filepath.Join(d, "status"), "VmRSS:") / 1024
 		switch {
 		case strings.Contains(exe, "/.mesh/bin/"), name == "daprd":
+			p := kibField(filepath.Join(d, "smaps_rollup"), "Pss:") / 1024
 			if name == "daprd" {
 				name = "daprd-" + appID(cmdline(d))
 				sidecars += rss
+				sidecarsPSS += p
+			} else {
+				appsOnlyPSS += p
 			}
 			apps += rss
-			appsPSS += kibField(filepath.Join(d, "smaps_rollup"), "Pss:") / 1024
+			appsPSS += p
+			pss[name] += p
 		case strings.Contains(exe, "/.dapr/bin/"), strings.HasPrefix(name, "postgres") && isMeshPostgres(cmdline(d)):
 			infra += rss
 		case strings.HasPrefix(name, "postgres"):
@@ -120,10 +139,15 @@ func (m *memorySampler) sample() {
 	defer m.mu.Unlock()
 	m.peak.AppsAndSidecars = max(m.peak.AppsAndSidecars, apps)
 	m.peak.AppsAndSidecarsPSS = max(m.peak.AppsAndSidecarsPSS, appsPSS)
+	m.peak.AppsPSS = max(m.peak.AppsPSS, appsOnlyPSS)
+	m.peak.SidecarsPSS = max(m.peak.SidecarsPSS, sidecarsPSS)
 	m.peak.Infrastructure = max(m.peak.Infrastructure, infra)
 	m.peak.Sidecars = max(m.peak.Sidecars, sidecars)
 	for k, v := range per {
 		m.peak.PerProcess[k] = max(m.peak.PerProcess[k], v)
+	}
+	for k, v := range pss {
+		m.peak.PSS[k] = max(m.peak.PSS[k], v)
 	}
 	for pid, c := range cpu {
 		if _, ok := m.first[pid]; !ok {

@@ -12,20 +12,26 @@
 //   - tickets: on order:created, reserve the ticket (version check) with
 //     ticket:updated in the outbox, in one transaction; publish.
 //   - orders: on ticket:updated, bring its copy to that version.
-//   - payments, expiration: on order:created, keep a copy, a schedule row.
+//   - expiration: on order:created, keep a schedule row.
+//
+// RunPurchase runs the buyer's whole path instead (purchase.go): each user
+// lists a ticket, orders it at once and pays at once, as the load
+// generator's purchase scenario does through the mesh.
 //
 // The events are the services' own: topics, payloads and event ids come from
 // apps/pkg/events, whose golden files guard the baseline's messages too.
 //
 // Everything lives in its own stream (BASELINE, subjects baseline.>) and its
 // own database (baseline, one schema per service), so a run never touches the
-// mesh's TICKETING stream or the services' databases. One Run at a time.
+// mesh's TICKETING stream or the services' databases. One run (Run or
+// RunPurchase) at a time.
 package baseline
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +61,9 @@ type Result struct {
 	// tickets service's row showing the reservation.
 	Reserved []time.Duration
 	Errors   map[string]int
+	// Redelivered counts deliveries that came before what they follow, and
+	// were retried (not errors).
+	Redelivered int
 }
 
 // Waits bounded so that a broken run ends.
@@ -66,12 +75,20 @@ const (
 
 // bench is one run's connections and error counts.
 type bench struct {
-	db                    *stores
-	js                    jetstream.JetStream
-	ticketsOut, ordersOut *outbox
+	db                                 *stores
+	js                                 jetstream.JetStream
+	ticketsOut, ordersOut, paymentsOut *outbox
+	stripe                             *http.Client // the purchase workload's, to stripe-mock
 
-	mu     sync.Mutex
-	errors map[string]int
+	mu          sync.Mutex
+	errors      map[string]int
+	redelivered atomic.Int64 // deliveries that came before what they follow
+}
+
+// tally is what a run counted besides its measures.
+type tally struct {
+	errors      map[string]int
+	redelivered int
 }
 
 // Run lists the tickets, lets the buyers order them for o.Duration, waits
@@ -81,26 +98,47 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Buyers < 1 || o.Tickets < 1 || o.Duration <= 0 {
 		return nil, errors.New("baseline: Buyers, Tickets and Duration must be positive")
 	}
-	if err := resetSchemas(ctx, o.PostgresURL); err != nil {
-		return nil, fmt.Errorf("baseline: postgres: %w", err)
+	var r *Result
+	t, err := withBench(ctx, o.NATSURL, o.PostgresURL, o.Buyers, func(b *bench) error {
+		ids, err := b.list(ctx, o.Tickets)
+		if err != nil {
+			return err
+		}
+		r = b.order(ctx, o, ids)
+		return nil
+	})
+	if r == nil {
+		return nil, err
 	}
-	db, err := openStores(ctx, o.PostgresURL, o.Buyers)
+	r.Errors, r.Redelivered = t.errors, t.redelivered
+	return r, err
+}
+
+// withBench gives work fresh schemas, a fresh stream and every consumer
+// running, with pools sized for users concurrent users; then waits until the
+// consumers have caught up (a failure to is counted, not returned) and tears
+// everything down but the tables. It returns what it counted.
+func withBench(ctx context.Context, natsURL, pgURL string, users int, work func(*bench) error) (tally, error) {
+	if err := resetSchemas(ctx, pgURL); err != nil {
+		return tally{}, fmt.Errorf("baseline: postgres: %w", err)
+	}
+	db, err := openStores(ctx, pgURL, users)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: postgres: %w", err)
+		return tally{}, fmt.Errorf("baseline: postgres: %w", err)
 	}
 	defer db.close()
-	nc, err := nats.Connect(o.NATSURL, nats.Timeout(2*time.Second))
+	nc, err := nats.Connect(natsURL, nats.Timeout(2*time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("baseline: nats: %w", err)
+		return tally{}, fmt.Errorf("baseline: nats: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, err
+		return tally{}, err
 	}
 	stream, err := newStream(ctx, js)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: stream: %w", err)
+		return tally{}, fmt.Errorf("baseline: stream: %w", err)
 	}
 	defer func() { // deleting the stream deletes its consumers
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -108,13 +146,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		_ = js.DeleteStream(ctx, streamName)
 	}()
 
-	b := &bench{db: db, js: js, errors: map[string]int{}}
-	b.ticketsOut, b.ordersOut = newOutbox(db.tickets, js), newOutbox(db.orders, js)
+	b := &bench{db: db, js: js, errors: map[string]int{},
+		stripe: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: users}}}
+	defer b.stripe.CloseIdleConnections()
+	b.ticketsOut, b.ordersOut, b.paymentsOut = newOutbox(db.tickets, js), newOutbox(db.orders, js), newOutbox(db.payments, js)
+	defer b.paymentsOut.close()
 	defer b.ordersOut.close()
 	defer b.ticketsOut.close()
 	subs, err := b.subscribeAll(ctx, stream)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
+		return tally{}, fmt.Errorf("baseline: %w", err)
 	}
 	defer func() {
 		stopAll(subs) // before the outboxes close: tickets' handler publishes
@@ -123,16 +164,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}()
 
-	ids, err := b.list(ctx, o.Tickets)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
+	if err := work(b); err != nil {
+		return b.tally(), fmt.Errorf("baseline: %w", err)
 	}
-	r := b.order(ctx, o, ids)
 	if err := b.settle(ctx, subs); err != nil {
 		b.count("settle", err)
 	}
-	r.Errors = b.errors
-	return r, ctx.Err()
+	return b.tally(), ctx.Err()
+}
+
+func (b *bench) tally() tally {
+	return tally{errors: b.errors, redelivered: int(b.redelivered.Load())}
 }
 
 // order runs the buyers: each takes the next unordered ticket until the time

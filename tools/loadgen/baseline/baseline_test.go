@@ -46,12 +46,35 @@ func servers(t *testing.T) (natsURL, pgURL string) {
 	return natsURL, pgURL
 }
 
-// TestRun checks correctness, not speed: every placed order ends up reserved
-// exactly once on the tickets side and copied by every other service, every
-// sampled reservation is seen, and nothing is left running or provisioned.
+// TestRun checks correctness, not speed, of both workloads: every placed
+// order ends up reserved exactly once on the tickets side and copied by every
+// other service, every sampled reservation is seen, every purchase is paid
+// and complete everywhere, and nothing is left running or provisioned.
 func TestRun(t *testing.T) {
 	natsURL, pgURL := servers(t)
 	goroutines := runtime.NumGoroutine()
+	t.Run("orders", func(t *testing.T) { testOrders(t, natsURL, pgURL) })
+	t.Run("purchases", func(t *testing.T) { testPurchases(t, natsURL, pgURL) })
+
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.Stream(t.Context(), streamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream %s after the run: %v, want it deleted", streamName, err)
+	}
+	nc.Close()
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Errorf("goroutines: %d after the run, %d before:\n%s", runtime.NumGoroutine(), goroutines, buf[:runtime.Stack(buf, true)])
+			break
+		}
+	}
+}
+
+func testOrders(t *testing.T, natsURL, pgURL string) {
 	const sample = 5
 	r, err := Run(t.Context(), Options{NATSURL: natsURL, PostgresURL: pgURL, Buyers: 4, Duration: 2 * time.Second, Tickets: 100, Sample: sample})
 	if err != nil {
@@ -69,7 +92,56 @@ func TestRun(t *testing.T) {
 	if want := (r.Orders-1)/sample + 1; len(r.Reserved) != want {
 		t.Errorf("%d reservations seen, want %d", len(r.Reserved), want)
 	}
+	counts(t, pgURL, r.Orders, []query{
+		{"orders", `SELECT count(*) FROM orders.orders`},
+		{"tickets reserved by their order at version 1", `SELECT count(*) FROM orders.orders o
+			JOIN tickets.tickets t ON t.id = o.ticket_id AND t.order_id = o.id AND t.version = 1`},
+		{"tickets reserved at all", `SELECT count(*) FROM tickets.tickets WHERE order_id <> '' OR version <> 0`},
+		{"orders' copies at version 1, held by their order", `SELECT count(*) FROM orders.orders o
+			JOIN orders.tickets t ON t.id = o.ticket_id AND t.reserved_by = o.id AND t.version = 1`},
+		{"expiration schedules", `SELECT count(*) FROM expiration.schedule`},
+		{"buyers' indexed orders", `SELECT coalesce(sum(cardinality(order_ids)), 0) FROM orders.user_orders`},
+	})
+	counts(t, pgURL, 0, []query{{"outbox rows left", `SELECT (SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM tickets.outbox)`}})
+}
 
+// testPurchases runs the purchase workload, with stripe-mock when
+// BASELINE_STRIPE_URL names one.
+func testPurchases(t *testing.T, natsURL, pgURL string) {
+	r, err := RunPurchase(t.Context(), PurchaseOptions{NATSURL: natsURL, PostgresURL: pgURL, Users: 4, Duration: 2 * time.Second,
+		Loops: 200, StripeURL: os.Getenv("BASELINE_STRIPE_URL")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d purchases in %s; errors %v", r.Loops, r.Elapsed.Round(time.Millisecond), r.Errors)
+	if r.Loops == 0 || r.Loops > 200 || r.Failed != 0 || len(r.Errors) > 0 {
+		t.Fatalf("purchases %d (at most 200), failed %d, errors %v", r.Loops, r.Failed, r.Errors)
+	}
+	for name, s := range map[string][]time.Duration{"list": r.List, "order": r.Order, "pay": r.Pay, "listed -> ordered": r.Ordered, "listed -> paid": r.Paid} {
+		if len(s) != r.Loops {
+			t.Errorf("%s: %d latencies, want %d", name, len(s), r.Loops)
+		}
+	}
+	counts(t, pgURL, r.Loops, []query{
+		{"tickets reserved by their order at version 1", `SELECT count(*) FROM orders.orders o
+			JOIN tickets.tickets t ON t.id = o.ticket_id AND t.order_id = o.id AND t.version = 1`},
+		{"complete orders", `SELECT count(*) FROM orders.orders WHERE status = 'complete' AND version = 2`},
+		{"orders' copies at version 1, held by their order", `SELECT count(*) FROM orders.orders o
+			JOIN orders.tickets t ON t.id = o.ticket_id AND t.reserved_by = o.id AND t.version = 1`},
+		{"succeeded payments", `SELECT count(*) FROM payments.payments WHERE status = 'succeeded' AND stripe_id <> ''`},
+		{"expiration schedules", `SELECT count(*) FROM expiration.schedule`},
+	})
+	counts(t, pgURL, 0, []query{
+		{"holds left (the order's creation confirms its reservation)", `SELECT count(*) FROM tickets.holds`},
+		{"outbox rows left", `SELECT (SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM tickets.outbox) + (SELECT count(*) FROM payments.outbox)`},
+	})
+}
+
+type query struct{ what, sql string }
+
+// counts checks that each query of the baseline's database counts want.
+func counts(t *testing.T, pgURL string, want int, qs []query) {
+	t.Helper()
 	cfg, err := pgx.ParseConfig(pgURL)
 	if err != nil {
 		t.Fatal(err)
@@ -80,43 +152,13 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	for _, c := range []struct{ what, sql string }{
-		{"orders", `SELECT count(*) FROM orders.orders`},
-		{"tickets reserved by their order at version 1", `SELECT count(*) FROM orders.orders o
-			JOIN tickets.tickets t ON t.id = o.ticket_id AND t.order_id = o.id AND t.version = 1`},
-		{"tickets reserved at all", `SELECT count(*) FROM tickets.tickets WHERE order_id <> '' OR version <> 0`},
-		{"orders' copies at version 1, held by their order", `SELECT count(*) FROM orders.orders o
-			JOIN orders.tickets t ON t.id = o.ticket_id AND t.reserved_by = o.id AND t.version = 1`},
-		{"expiration schedules", `SELECT count(*) FROM expiration.schedule`},
-		{"buyers' indexed orders", `SELECT coalesce(sum(cardinality(order_ids)), 0) FROM orders.user_orders`},
-	} {
+	for _, q := range qs {
 		var n int
-		if err := conn.QueryRow(t.Context(), c.sql).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", c.what, err)
+		if err := conn.QueryRow(t.Context(), q.sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q.what, err)
 		}
-		if n != r.Orders {
-			t.Errorf("%s: %d, want %d", c.what, n, r.Orders)
-		}
-	}
-	var left int
-	if err := conn.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM tickets.outbox)`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("outbox rows left: %d (%v)", left, err)
-	}
-
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	if _, err := js.Stream(t.Context(), streamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Errorf("stream %s after the run: %v, want it deleted", streamName, err)
-	}
-	nc.Close()
-	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: %d after the run, %d before:\n%s", runtime.NumGoroutine(), goroutines, buf[:runtime.Stack(buf, true)])
-			break
+		if n != want {
+			t.Errorf("%s: %d, want %d", q.what, n, want)
 		}
 	}
 }

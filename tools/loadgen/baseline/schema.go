@@ -23,6 +23,7 @@ var schemas = map[string]string{
 CREATE TABLE tickets (
 	id text PRIMARY KEY, title text NOT NULL, price double precision NOT NULL, user_id text NOT NULL,
 	version bigint NOT NULL, order_id text NOT NULL DEFAULT '');
+CREATE TABLE holds (ticket_id text PRIMARY KEY, order_id text NOT NULL, since timestamptz NOT NULL);
 CREATE TABLE outbox (id text PRIMARY KEY, topic text NOT NULL, data jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now());`,
 	"orders": `
 CREATE TABLE tickets (
@@ -35,7 +36,11 @@ CREATE TABLE user_orders (user_id text PRIMARY KEY, order_ids text[] NOT NULL);
 CREATE TABLE outbox (id text PRIMARY KEY, topic text NOT NULL, data jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now());`,
 	"payments": `
 CREATE TABLE orders (
-	id text PRIMARY KEY, user_id text NOT NULL, price double precision NOT NULL, status text NOT NULL, version bigint NOT NULL);`,
+	id text PRIMARY KEY, user_id text NOT NULL, price double precision NOT NULL, status text NOT NULL, version bigint NOT NULL);
+CREATE TABLE payments (
+	order_id text PRIMARY KEY, id text NOT NULL, user_id text NOT NULL, amount bigint NOT NULL, status text NOT NULL,
+	method text NOT NULL DEFAULT '', stripe_id text NOT NULL DEFAULT '', attempt_at timestamptz NOT NULL, version bigint NOT NULL);
+CREATE TABLE outbox (id text PRIMARY KEY, topic text NOT NULL, data jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now());`,
 	"expiration": `
 CREATE TABLE schedule (order_id text PRIMARY KEY, expires_at timestamptz NOT NULL);`,
 }
@@ -90,7 +95,8 @@ func resetSchemas(ctx context.Context, url string) error {
 // openStores opens the four pools. Orders serves every buyer at once and
 // tickets reserves at the same rate, so their pools grow with the buyers (with
 // fewer connections than buyers, tickets falls behind and the reservation
-// delay measures its backlog). Payments' and expiration's one insert per order
+// delay measures its backlog). Payments serves every buyer at once in the
+// purchase workload, so its pool grows too. Expiration's one insert per order
 // needs little: four connections, the default pool of a sidecar's state store
 // on this machine.
 func openStores(ctx context.Context, url string, buyers int) (*stores, error) {
@@ -113,7 +119,7 @@ func openStores(ctx context.Context, url string, buyers int) (*stores, error) {
 	}{
 		{&s.tickets, "tickets", int32(buyers) + 4},
 		{&s.orders, "orders", int32(buyers) + 4},
-		{&s.payments, "payments", 4},
+		{&s.payments, "payments", int32(buyers) + 4},
 		{&s.expiration, "expiration", 4},
 	} {
 		if *p.pool, err = open(p.schema, p.size); err != nil {

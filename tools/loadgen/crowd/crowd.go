@@ -315,7 +315,7 @@ func (c *crowd) call(ctx context.Context, b *Shopper, method, path, endpoint str
 	}
 	r := Request{At: at, Endpoint: endpoint, Status: status, Latency: took}
 	if err != nil {
-		r.Status, r.Err = 0, errorKind(err)
+		r.Status, r.Err = 0, ErrorKind(err)
 	}
 	if r.Status == 0 || r.Status >= 500 {
 		c.failed.Add(1)

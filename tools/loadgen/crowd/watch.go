@@ -55,9 +55,9 @@ func containsField(b []byte, field, want string) bool {
 	return v == want
 }
 
-// errorKind names a transport error without its addresses, so that errors
+// ErrorKind names a transport error without its addresses, so that errors
 // of one kind count together.
-func errorKind(err error) string {
+func ErrorKind(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -94,7 +94,7 @@ func (l *Ledger) list(ctx context.Context, n int) ([]string, error) {
 				status, took, err := seller.Call(ctx, "POST", "/api/tickets", map[string]any{"title": fmt.Sprintf("Crowd ticket %d", i), "price": 10 + i%90}, &tk)
 				r := Request{At: at, Endpoint: "POST /api/tickets", Status: status, Latency: took}
 				if err != nil {
-					r.Status, r.Err = 0, errorKind(err)
+					r.Status, r.Err = 0, ErrorKind(err)
 				}
 				l.request(r)
 				if err == nil && status != http.StatusCreated {
