@@ -11,8 +11,7 @@ type config struct {
 	service.Base
 	CallTimeout     time.Duration // CLIENT_CALL_TIMEOUT: the longest one call to a service may take
 	PageSize        int           // TICKETS_PER_PAGE: tickets on one page of the landing page
-	CatchUpWait     time.Duration // CLIENT_CATCH_UP_WAIT: how long a purchase or payment waits for a service to hear of a ticket or order made moments ago
-	StripePublicKey string        // STRIPE_PUBLISHABLE_KEY: pays with Stripe.js's card element; unset is test mode
+	StripePublicKey string        // STRIPE_PUBLISHABLE_KEY: pays with Stripe's Payment Element; unset is test mode
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -21,7 +20,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Base:            env.Base("client", "3000"),
 		CallTimeout:     env.Duration("CLIENT_CALL_TIMEOUT", "3s"),
 		PageSize:        env.Int("TICKETS_PER_PAGE", "20"),
-		CatchUpWait:     env.Duration("CLIENT_CATCH_UP_WAIT", "5s"),
 		StripePublicKey: env.String("STRIPE_PUBLISHABLE_KEY", ""),
 	}
 	return c, env.Err()

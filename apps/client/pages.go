@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -190,19 +189,11 @@ func ticketPageOf(v *views, r *http.Request, t ticket, fe formErrors) ticketPage
 
 // handlePurchase orders the ticket and shows the order; a refusal ("Ticket is
 // already reserved") is shown on the ticket's page.
-func handlePurchase(v *views, svc *services, wait time.Duration) http.Handler {
+func handlePurchase(v *views, svc *services) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ticketID := mux.Vars(r)["id"]
-		var o order
-		err := catchUp(r, wait, func() (err error) {
-			o, err = svc.createOrder(r, ticketID)
-			return err
-		})
-		fe, status, refused := formErrorsOf(err)
-		if errStatus(err) == http.StatusNotFound { // orders has not heard of it (yet), or it does not exist
-			fe, status, refused = notYet("This ticket was listed moments ago and cannot be ordered yet. Please try again in a moment."), http.StatusServiceUnavailable, true
-		}
-		if refused {
+		o, err := svc.createOrder(r, ticketID)
+		if fe, status, refused := formErrorsOf(err); refused {
 			t, err := svc.ticket(r, ticketID)
 			if err != nil {
 				v.fail(w, r, err)
@@ -218,32 +209,6 @@ func handlePurchase(v *views, svc *services, wait time.Duration) http.Handler {
 		http.Redirect(w, r, "/orders/"+url.PathEscape(o.ID), http.StatusSeeOther)
 	})
 }
-
-// catchUp retries a call that a service refused with 404 because it has not
-// yet heard of a ticket or order that another service made moments ago: the
-// news travels by event, which takes a moment. A 404 changed nothing, so the
-// retry is safe. It waits at most wait, and never past the request.
-func catchUp(r *http.Request, wait time.Duration, call func() error) error {
-	deadline := time.Now().Add(wait)
-	delay := 100 * time.Millisecond
-	for {
-		err := call()
-		if err == nil || errStatus(err) != http.StatusNotFound || time.Until(deadline) < delay {
-			return err
-		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-r.Context().Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		delay = min(delay*2, time.Second)
-	}
-}
-
-// notYet is the problem shown when a service has not caught up after catchUp.
-func notYet(message string) formErrors { return formErrors{General: []string{message}} }
 
 var errNotYourTicket = &pageError{Status: http.StatusForbidden, Heading: "Not your ticket",
 	Message: "Only the seller of a ticket can edit it."}
@@ -338,29 +303,25 @@ func showOrder(w http.ResponseWriter, r *http.Request, v *views, svc *services, 
 	v.render(w, r, status, "order", v.orderPage(r, o, fe))
 }
 
-// handlePay charges the card token of the payment form (Stripe.js's, or the
-// test token in test mode) and shows the user's orders; a refusal is shown on
-// the order's page.
-func handlePay(v *views, svc *services, wait time.Duration) http.Handler {
+// handlePay pays for the order with the payment method of the payment form
+// (the Payment Element's, or a test card in test mode) and shows the user's
+// orders; a refusal is shown on the order's page. When the buyer's bank asks
+// them to authenticate, the next page does it: with Stripe.js when a
+// publishable key is set, otherwise on the bank's own page, which sends the
+// buyer back to the order.
+func handlePay(v *views, svc *services) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := parseForm(w, r); err != nil {
 			v.fail(w, r, err)
 			return
 		}
-		token := strings.TrimSpace(r.PostForm.Get("token"))
-		if token == "" {
+		method := strings.TrimSpace(r.PostForm.Get("token"))
+		if method == "" {
 			showOrder(w, r, v, svc, http.StatusBadRequest, formErrors{General: []string{"Enter your card details to pay."}})
 			return
 		}
-		err := catchUp(r, wait, func() error {
-			_, err := svc.pay(r, mux.Vars(r)["id"], token)
-			return err
-		})
-		if errStatus(err) == http.StatusNotFound { // payments has not heard of the order (yet)
-			showOrder(w, r, v, svc, http.StatusServiceUnavailable,
-				notYet("This order was placed moments ago and cannot be paid yet. Please try again in a moment."))
-			return
-		}
+		orderID := mux.Vars(r)["id"]
+		p, err := svc.pay(r, orderID, method)
 		if fe, status, ok := formErrorsOf(err); ok {
 			showOrder(w, r, v, svc, status, fe)
 			return
@@ -369,7 +330,28 @@ func handlePay(v *views, svc *services, wait time.Duration) http.Handler {
 			v.fail(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/orders", http.StatusSeeOther)
+		if !p.needsAction() {
+			http.Redirect(w, r, "/orders", http.StatusSeeOther)
+			return
+		}
+		if v.stripeKey != "" && p.ClientSecret != "" {
+			o, err := svc.order(r, orderID)
+			if err != nil {
+				v.fail(w, r, err)
+				return
+			}
+			page := v.orderPage(r, o, formErrors{})
+			page.Authenticate = p.ClientSecret
+			v.render(w, r, http.StatusAccepted, "order", page)
+			return
+		}
+		if p.NextActionURL != "" {
+			v.render(w, r, http.StatusAccepted, "continue", continuePage{layout: v.layout(r, "Confirm with your bank"),
+				Heading: "Confirm with your bank", Message: "Your bank asks you to confirm this payment on its page, which then brings you back to your order.",
+				URL: p.NextActionURL, Link: "Go to your bank"})
+			return
+		}
+		showOrder(w, r, v, svc, http.StatusAccepted, formErrors{General: []string{"Your bank asks you to confirm this payment, which needs Stripe on this page; it is not set up here."}})
 	})
 }
 
@@ -398,4 +380,55 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 		return errBadForm
 	}
 	return nil
+}
+
+// handleGetPaid shows the seller's payout account at Stripe, and a button to
+// connect one, or to finish setting it up.
+func handleGetPaid(v *views, svc *services) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := svc.seller(r)
+		if err != nil {
+			v.fail(w, r, err)
+			return
+		}
+		v.render(w, r, http.StatusOK, "seller", sellerPage{layout: v.layout(r, "Get paid"), Seller: s})
+	})
+}
+
+// handleConnectPayouts makes the seller's payout account (once) and sends
+// them to Stripe's onboarding, which brings them back to "Get paid".
+func handleConnectPayouts(v *views, svc *services) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := svc.connectSeller(r)
+		if fe, status, ok := formErrorsOf(err); ok {
+			cur, _ := svc.seller(r)
+			v.render(w, r, status, "seller", sellerPage{layout: v.layout(r, "Get paid"), Seller: cur, Errors: fe})
+			return
+		}
+		if err == nil && s.URL == "" {
+			err = &serviceError{Service: appPayments, Status: http.StatusServiceUnavailable, Messages: []string{"no onboarding link"}}
+		}
+		if err != nil {
+			v.fail(w, r, err)
+			return
+		}
+		// A page, not a redirect: a form's redirect to another site is
+		// refused by the page's Content-Security-Policy (form-action 'self').
+		v.render(w, r, http.StatusOK, "continue", continuePage{layout: v.layout(r, "Get paid"),
+			Heading: "Set up payouts with Stripe", Message: "Stripe asks for your details and bank account, then brings you back here.",
+			URL: s.URL, Link: "Continue to Stripe"})
+	})
+}
+
+// handleSales shows what the seller sold, the marketplace's fees, and where
+// each sale's money stands.
+func handleSales(v *views, svc *services) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := svc.sales(r)
+		if err != nil {
+			v.fail(w, r, err)
+			return
+		}
+		v.render(w, r, http.StatusOK, "sales", salesPage{layout: v.layout(r, "My sales"), Sales: s})
+	})
 }

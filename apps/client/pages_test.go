@@ -34,9 +34,8 @@ func orderJSON(status string, expiresIn time.Duration) string {
 type page struct {
 	name    string
 	stubs   func(*stubSidecar)
-	user    string        // auth's currentuser reply; anonymous when ""
-	stripe  string        // STRIPE_PUBLISHABLE_KEY
-	catchUp time.Duration // CLIENT_CATCH_UP_WAIT
+	user    string // auth's currentuser reply; anonymous when ""
+	stripe  string // STRIPE_PUBLISHABLE_KEY
 	method  string
 	path    string
 	form    url.Values
@@ -68,7 +67,7 @@ func (p page) run(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.now = func() time.Time { return testNow }
-	h := newServer(log, config{PageSize: 20, CatchUpWait: p.catchUp}, v, newServices(stub.srv.URL, time.Second))
+	h := newServer(log, config{PageSize: 20}, v, newServices(stub.srv.URL, time.Second))
 
 	body := strings.NewReader(p.rawBody)
 	if p.form != nil {
@@ -303,30 +302,13 @@ func TestTicketPages(t *testing.T) {
 			method: "POST", path: "/tickets/t1/purchase", status: 400,
 			want:      []string{"<li>Ticket is already reserved</li>", "Reserved"},
 			wantCalls: []string{`orders POST /api/orders {"ticketId":"t1"}`, "tickets GET /api/tickets/t1"}},
-		{name: "a purchase waits for orders to hear of a new ticket", user: signedInBob, catchUp: time.Second,
-			stubs: func(s *stubSidecar) {
-				s.onEach(appOrders, "POST", "/api/orders",
-					stubReply{status: 404, body: `{"errors":[{"message":"Not Found"}]}`},
-					stubReply{status: 201, body: orderJSON("created", 15*time.Minute)})
-			},
-			method: "POST", path: "/tickets/t1/purchase", status: 303, location: "/orders/o1",
-			wantCalls: []string{`orders POST /api/orders {"ticketId":"t1"}`, `orders POST /api/orders {"ticketId":"t1"}`}},
-		{name: "a ticket orders has not heard of in time", user: signedInBob,
-			stubs: func(s *stubSidecar) {
-				s.on(appOrders, "POST", "/api/orders", 404, `{"errors":[{"message":"Not Found"}]}`)
-				s.on(appTickets, "GET", "/api/tickets/t1", 200, ticketByAnn)
-			},
-			method: "POST", path: "/tickets/t1/purchase", status: 503,
-			want:      []string{"This ticket was listed moments ago and cannot be ordered yet.", `id="purchase"`},
-			wantCalls: []string{`orders POST /api/orders {"ticketId":"t1"}`, "tickets GET /api/tickets/t1"}},
 		{name: "purchasing a ticket that does not exist", user: signedInBob,
 			stubs: func(s *stubSidecar) {
 				s.on(appOrders, "POST", "/api/orders", 404, `{"errors":[{"message":"Not Found"}]}`)
-				s.on(appTickets, "GET", "/api/tickets/t1", 404, `{"errors":[{"message":"Not Found"}]}`)
 			},
 			method: "POST", path: "/tickets/t1/purchase", status: 404,
 			want:      []string{"Page not found"},
-			wantCalls: []string{`orders POST /api/orders {"ticketId":"t1"}`, "tickets GET /api/tickets/t1"}},
+			wantCalls: []string{`orders POST /api/orders {"ticketId":"t1"}`}},
 		{name: "purchasing needs a signed-in user", method: "POST", path: "/tickets/t1/purchase", status: 303, location: "/auth/signin"},
 		{name: "the edit form, filled in", user: signedInAnn,
 			stubs: func(s *stubSidecar) { s.on(appTickets, "GET", "/api/tickets/t1", 200, ticketByAnn) },
@@ -382,17 +364,17 @@ func TestOrderPages(t *testing.T) {
 			},
 			path: "/orders/o1", status: 200,
 			want: []string{`id="order-status" data-testid="order-status">created</span>`, `data-seconds="600"`,
-				`<strong id="countdown-time">10:00</strong>`, "TEST MODE", `<input type="hidden" name="token" value="tok_visa">`,
+				`<strong id="countdown-time">10:00</strong>`, "TEST MODE", `<option value="tok_visa" selected>`,
 				`action="/orders/o1/pay"`, `id="pay-button"`, "Pay $12.50", `action="/orders/o1/cancel"`, "This order has expired"},
 			notWant:   []string{"js.stripe.com", `id="order-paid"`},
 			wantCalls: []string{"orders GET /api/orders/o1"}},
-		{name: "with a Stripe key, the card element", user: signedInBob, stripe: "pk_test_123",
+		{name: "with a Stripe key, the Payment Element", user: signedInBob, stripe: "pk_test_123",
 			stubs: func(s *stubSidecar) {
 				s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", 90*time.Second))
 			},
 			path: "/orders/o1", status: 200,
 			want: []string{`<script src="https://js.stripe.com/v3/"></script>`, `data-stripe-key="pk_test_123"`,
-				`<label for="card-element">Card details</label>`, `<strong id="countdown-time">1:30</strong>`},
+				`<div id="payment-element" class="card-input"></div>`, `<strong id="countdown-time">1:30</strong>`},
 			notWant:   []string{"TEST MODE", "tok_visa"},
 			wantCalls: []string{"orders GET /api/orders/o1"}},
 		{name: "an unpaid order past its time has expired", user: signedInBob,
@@ -446,22 +428,56 @@ func TestOrderPages(t *testing.T) {
 			method: "POST", path: "/orders/o1/pay", form: url.Values{"token": {"tok_visa"}}, status: 400,
 			want:      []string{"<li>Cannot pay for an cancelled order</li>", `data-testid="order-detail"`},
 			wantCalls: []string{`payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`, "orders GET /api/orders/o1"}},
-		{name: "a payment waits for payments to hear of a new order", user: signedInBob, catchUp: time.Second,
+		{name: "a bank that asks the buyer to authenticate, in test mode: its page, by a link", user: signedInBob,
 			stubs: func(s *stubSidecar) {
-				s.onEach(appPayments, "POST", "/api/payments",
-					stubReply{status: 404, body: `{"errors":[{"message":"Not Found"}]}`},
-					stubReply{status: 201, body: `{"id":"p1"}`})
+				s.on(appPayments, "POST", "/api/payments", 202, `{"id":"p1","status":"requires_action","clientSecret":"pi_1_secret_x","nextActionUrl":"https://bank.example/3ds/pi_1"}`)
 			},
-			method: "POST", path: "/orders/o1/pay", form: url.Values{"token": {"tok_visa"}}, status: 303, location: "/orders",
-			wantCalls: []string{`payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`, `payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`}},
-		{name: "an order payments has not heard of in time", user: signedInBob,
+			method: "POST", path: "/orders/o1/pay", form: url.Values{"token": {"pm_card_threeDSecure2Required"}}, status: 202,
+			want:      []string{"Confirm with your bank", `href="https://bank.example/3ds/pi_1"`, `id="continue-link"`},
+			notWant:   []string{"pi_1_secret_x"},
+			wantCalls: []string{`payments POST /api/payments {"orderId":"o1","token":"pm_card_threeDSecure2Required"}`}},
+		{name: "a bank that asks the buyer to authenticate, with Stripe.js", user: signedInBob, stripe: "pk_test_abc",
 			stubs: func(s *stubSidecar) {
-				s.on(appPayments, "POST", "/api/payments", 404, `{"errors":[{"message":"Not Found"}]}`)
-				s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", time.Minute))
+				s.on(appPayments, "POST", "/api/payments", 202, `{"id":"p1","status":"requires_action","clientSecret":"pi_1_secret_x","nextActionUrl":"https://bank.example/3ds/pi_1"}`)
+				s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("awaiting:payment", time.Minute))
 			},
-			method: "POST", path: "/orders/o1/pay", form: url.Values{"token": {"tok_visa"}}, status: 503,
-			want:      []string{"This order was placed moments ago and cannot be paid yet.", `id="pay-button"`},
-			wantCalls: []string{`payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`, "orders GET /api/orders/o1"}},
+			method: "POST", path: "/orders/o1/pay", form: url.Values{"token": {"pm_1"}}, status: 202,
+			want:      []string{`data-client-secret="pi_1_secret_x"`, "handleNextAction", `data-stripe-key="pk_test_abc"`},
+			notWant:   []string{`id="pay-form"`},
+			wantCalls: []string{`payments POST /api/payments {"orderId":"o1","token":"pm_1"}`, "orders GET /api/orders/o1"}},
+		{name: "back from the bank, before Stripe said how it ended", user: signedInBob,
+			stubs: func(s *stubSidecar) {
+				s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("awaiting:payment", time.Minute))
+			},
+			path: "/orders/o1?payment_intent=pi_1", status: 200,
+			want:      []string{`id="order-confirming"`, "Your bank is confirming the payment."},
+			notWant:   []string{`id="pay-form"`},
+			wantCalls: []string{"orders GET /api/orders/o1"}},
+		{name: "back from the bank, which did not confirm", user: signedInBob,
+			stubs: func(s *stubSidecar) { s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", time.Minute)) },
+			path:  "/orders/o1?payment_intent=pi_1", status: 200,
+			want:      []string{"Your bank did not confirm the payment, so nothing was charged.", `id="pay-form"`},
+			wantCalls: []string{"orders GET /api/orders/o1"}},
+		{name: "back from the bank, which confirmed", user: signedInBob,
+			stubs: func(s *stubSidecar) {
+				s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("complete", time.Minute))
+			},
+			path: "/orders/o1?payment_intent=pi_1", status: 200,
+			want:      []string{"Paid. The ticket is yours."},
+			notWant:   []string{"order-confirming", "did not confirm"},
+			wantCalls: []string{"orders GET /api/orders/o1"}},
+		{name: "with a publishable key, Stripe's Payment Element", user: signedInBob, stripe: "pk_test_abc",
+			stubs: func(s *stubSidecar) { s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", time.Minute)) },
+			path:  "/orders/o1", status: 200,
+			want:      []string{`id="payment-element"`, `data-amount="1250"`, "createPaymentMethod", "https://js.stripe.com/v3/"},
+			notWant:   []string{"TEST MODE"},
+			wantCalls: []string{"orders GET /api/orders/o1"}},
+		{name: "in test mode, Stripe's test cards", user: signedInBob,
+			stubs: func(s *stubSidecar) { s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", time.Minute)) },
+			path:  "/orders/o1", status: 200,
+			want:      []string{"TEST MODE", `value="tok_visa" selected`, `value="pm_card_threeDSecure2Required"`, `value="tok_chargeDeclined"`},
+			notWant:   []string{"js.stripe.com/v3"},
+			wantCalls: []string{"orders GET /api/orders/o1"}},
 		{name: "paying without a token", user: signedInBob,
 			stubs:  func(s *stubSidecar) { s.on(appOrders, "GET", "/api/orders/o1", 200, orderJSON("created", time.Minute)) },
 			method: "POST", path: "/orders/o1/pay", form: url.Values{}, status: 400,
@@ -606,7 +622,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cfg.Addr != "127.0.0.1:3000" || cfg.DaprHTTPAddr != "127.0.0.1:3500" || cfg.CallTimeout != 3*time.Second ||
-			cfg.PageSize != 20 || cfg.CatchUpWait != 5*time.Second || cfg.StripePublicKey != "" {
+			cfg.PageSize != 20 || cfg.StripePublicKey != "" {
 			t.Errorf("got %+v, want port 3000, sidecar 3500, 3s calls, 20 a page, 5s to catch up, test mode", cfg)
 		}
 	})
@@ -616,5 +632,61 @@ func TestLoadConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "CLIENT_CALL_TIMEOUT") || !strings.Contains(err.Error(), "TICKETS_PER_PAGE") {
 			t.Errorf("error %v, want one naming CLIENT_CALL_TIMEOUT and TICKETS_PER_PAGE", err)
 		}
+	})
+}
+
+func TestSellerPages(t *testing.T) {
+	salesJSON := `{"sales":[{"orderId":"o2","amount":20,"fee":2,"share":18,"status":"succeeded","transfer":"pending","at":"2026-01-02T15:00:00Z"},` +
+		`{"orderId":"o1","amount":12.5,"fee":1.25,"share":11.25,"status":"refunded","transfer":"reversed","at":"2026-01-02T14:00:00Z"}],` +
+		`"gross":20,"fees":2,"net":18,"paid":0,"pending":18}`
+	runPages(t, []page{
+		{name: "get paid, with no payout account yet", user: signedInAnn,
+			stubs: func(s *stubSidecar) {
+				s.on(appPayments, "GET", "/api/payments/sellers/me", 404, `{"errors":[{"message":"Not Found"}]}`)
+			},
+			path: "/sellers/me", status: 200,
+			want:      []string{`data-state="none"`, `id="connect-payouts"`, "Connect a payout account"},
+			wantCalls: []string{"payments GET /api/payments/sellers/me"}},
+		{name: "get paid, onboarding not finished", user: signedInAnn,
+			stubs: func(s *stubSidecar) {
+				s.on(appPayments, "GET", "/api/payments/sellers/me", 200, `{"accountId":"acct_1","ready":false,"payouts":false}`)
+			},
+			path: "/sellers/me", status: 200,
+			want:      []string{`data-state="incomplete"`, "acct_1", "Continue setting up payouts"},
+			wantCalls: []string{"payments GET /api/payments/sellers/me"}},
+		{name: "get paid, connected", user: signedInAnn,
+			stubs: func(s *stubSidecar) {
+				s.on(appPayments, "GET", "/api/payments/sellers/me", 200, `{"accountId":"acct_1","ready":true,"payouts":true}`)
+			},
+			path: "/sellers/me", status: 200,
+			want:      []string{`data-state="ready"`, "acct_1"},
+			notWant:   []string{`id="connect-payouts"`},
+			wantCalls: []string{"payments GET /api/payments/sellers/me"}},
+		{name: "connecting sends the seller on to Stripe's onboarding", user: signedInAnn,
+			stubs: func(s *stubSidecar) {
+				s.on(appPayments, "POST", "/api/payments/sellers", 201, `{"accountId":"acct_1","ready":false,"payouts":false,"url":"https://connect.stripe.com/setup/e/acct_1/x"}`)
+			},
+			method: "POST", path: "/sellers/me/connect", status: 200,
+			want:      []string{`href="https://connect.stripe.com/setup/e/acct_1/x"`, "Continue to Stripe"},
+			wantCalls: []string{"payments POST /api/payments/sellers {}"}},
+		{name: "Stripe down while connecting", user: signedInAnn,
+			stubs: func(s *stubSidecar) {
+				s.on(appPayments, "POST", "/api/payments/sellers", 503, `{"errors":[{"message":"Payments are unavailable, try again shortly"}]}`)
+			},
+			method: "POST", path: "/sellers/me/connect", status: 503,
+			want:      []string{"The payments service did not answer."},
+			wantCalls: []string{"payments POST /api/payments/sellers {}"}},
+		{name: "get paid needs a signed-in user", path: "/sellers/me", status: 303, location: "/auth/signin"},
+		{name: "my sales, with fees and payout state", user: signedInAnn,
+			stubs: func(s *stubSidecar) { s.on(appPayments, "GET", "/api/payments/sales", 200, salesJSON) },
+			path:  "/sales", status: 200,
+			want: []string{`id="sales-gross">$20.00`, `id="sales-fees">$2.00`, `id="sales-net">$18.00`, `id="sales-pending">$18.00`,
+				"Waiting for your payout account", "Refunded to the buyer", "$11.25"},
+			wantCalls: []string{"payments GET /api/payments/sales"}},
+		{name: "my sales, none yet", user: signedInAnn,
+			stubs: func(s *stubSidecar) { s.on(appPayments, "GET", "/api/payments/sales", 200, `{"sales":[],"gross":0}`) },
+			path:  "/sales", status: 200,
+			want:      []string{`id="no-sales"`},
+			wantCalls: []string{"payments GET /api/payments/sales"}},
 	})
 }

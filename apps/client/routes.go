@@ -45,13 +45,17 @@ func newServer(log *slog.Logger, cfg config, v *views, svc *services) http.Handl
 	pages.Handle("/tickets/new", signedIn(handleNewTicket(v))).Methods(get)
 	pages.Handle("/tickets/new", signedIn(handleCreateTicket(v, svc))).Methods(post)
 	pages.Handle("/tickets/"+idPattern, handleShowTicket(v, svc)).Methods(get)
-	pages.Handle("/tickets/"+idPattern+"/purchase", signedIn(handlePurchase(v, svc, cfg.CatchUpWait))).Methods(post)
+	pages.Handle("/tickets/"+idPattern+"/purchase", signedIn(handlePurchase(v, svc))).Methods(post)
 	pages.Handle("/tickets/"+idPattern+"/edit", signedIn(handleEditTicket(v, svc))).Methods(get)
 	pages.Handle("/tickets/"+idPattern+"/edit", signedIn(handleUpdateTicket(v, svc))).Methods(post)
 
 	pages.Handle("/orders", signedIn(handleOrders(v, svc))).Methods(get)
 	pages.Handle("/orders/"+idPattern, signedIn(handleShowOrder(v, svc))).Methods(get)
-	pages.Handle("/orders/"+idPattern+"/pay", signedIn(handlePay(v, svc, cfg.CatchUpWait))).Methods(post)
+	pages.Handle("/orders/"+idPattern+"/pay", signedIn(handlePay(v, svc))).Methods(post)
 	pages.Handle("/orders/"+idPattern+"/cancel", signedIn(handleCancelOrder(v, svc))).Methods(post)
+
+	pages.Handle("/sellers/me", signedIn(handleGetPaid(v, svc))).Methods(get)
+	pages.Handle("/sellers/me/connect", signedIn(handleConnectPayouts(v, svc))).Methods(post)
+	pages.Handle("/sales", signedIn(handleSales(v, svc))).Methods(get)
 	return r
 }

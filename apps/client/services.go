@@ -376,14 +376,83 @@ func (s *services) cancelOrder(r *http.Request, id string) error {
 	return err
 }
 
-// pay charges the card behind a Stripe token for an order; it returns the
-// payment's id.
-func (s *services) pay(r *http.Request, orderID, token string) (string, error) {
-	var p struct {
-		ID string `json:"id"`
+// payment is payments' answer to paying an order: its id, and, when the
+// buyer's bank asks them to authenticate (3-D Secure), what the browser needs
+// to do it: the intent's client secret for Stripe.js, or the page to send the
+// buyer to.
+type payment struct {
+	ID            string `json:"id"`
+	Status        string `json:"status,omitempty"`
+	ClientSecret  string `json:"clientSecret,omitempty"`
+	NextActionURL string `json:"nextActionUrl,omitempty"`
+}
+
+// needsAction says whether the payment waits for the buyer to authenticate.
+func (p payment) needsAction() bool { return p.Status == "requires_action" }
+
+// pay pays for an order with a Stripe payment method (pm_..., from the
+// Payment Element) or a test token (tok_...).
+func (s *services) pay(r *http.Request, orderID, method string) (payment, error) {
+	var p payment
+	_, err := s.call(r, appPayments, http.MethodPost, "/api/payments", map[string]string{"token": method, "orderId": orderID}, &p)
+	return p, err
+}
+
+// seller is the signed-in seller's payout account at Stripe (Connect).
+type seller struct {
+	AccountID string `json:"accountId"`
+	Ready     bool   `json:"ready"`   // can receive transfers
+	Payouts   bool   `json:"payouts"` // Stripe pays out to their bank
+	URL       string `json:"url,omitempty"`
+}
+
+// seller returns the signed-in user's payout account, nil if they have none.
+func (s *services) seller(r *http.Request) (*seller, error) {
+	var out seller
+	_, err := s.call(r, appPayments, http.MethodGet, "/api/payments/sellers/me", nil, &out)
+	if errStatus(err) == http.StatusNotFound {
+		return nil, nil
 	}
-	_, err := s.call(r, appPayments, http.MethodPost, "/api/payments", map[string]string{"token": token, "orderId": orderID}, &p)
-	return p.ID, err
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// connectSeller makes (once) the user's payout account and a fresh link to
+// Stripe's onboarding, which sends them back to the "Get paid" page.
+func (s *services) connectSeller(r *http.Request) (seller, error) {
+	var out seller
+	_, err := s.call(r, appPayments, http.MethodPost, "/api/payments/sellers", map[string]string{}, &out)
+	return out, err
+}
+
+// sales is what the signed-in seller sold, with totals in dollars.
+type sales struct {
+	Sales   []sale  `json:"sales"`
+	Gross   float64 `json:"gross"`
+	Fees    float64 `json:"fees"`
+	Net     float64 `json:"net"`
+	Paid    float64 `json:"paid"`
+	Pending float64 `json:"pending"`
+}
+
+// sale is one payment for one of the seller's tickets.
+type sale struct {
+	OrderID  string    `json:"orderId"`
+	Amount   float64   `json:"amount"`
+	Fee      float64   `json:"fee"`
+	Share    float64   `json:"share"`
+	Status   string    `json:"status"`
+	Transfer string    `json:"transfer,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// sales returns the signed-in seller's sales.
+func (s *services) sales(r *http.Request) (sales, error) {
+	var out sales
+	_, err := s.call(r, appPayments, http.MethodGet, "/api/payments/sales", nil, &out)
+	return out, err
 }
 
 // errStatus is the status a failed call shows as: the service's, 503 when it

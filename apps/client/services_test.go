@@ -175,7 +175,7 @@ func TestServicesCallTheirAppThroughTheSidecar(t *testing.T) {
 			"orders DELETE /api/orders/o1", nil},
 		{"pay", appPayments, "POST", "/api/payments", 201, `{"id":"p1"}`,
 			func(s *services, r *http.Request) (any, error) { return s.pay(r, "o1", "tok_visa") },
-			`payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`, "p1"},
+			`payments POST /api/payments {"orderId":"o1","token":"tok_visa"}`, payment{ID: "p1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -45,6 +45,35 @@ var templateFuncs = template.FuncMap{
 	"when":        formatTime,
 	"clock":       formatClock,
 	"statusClass": func(s string) string { return strings.ReplaceAll(s, ":", "-") },
+	"cents":       func(p float64) int64 { return int64(math.Round(p * 100)) },
+	"payout":      payoutText,
+	"payoutClass": payoutClass,
+}
+
+// payoutText says where a sale's money stands for its seller.
+func payoutText(status, transfer string) string {
+	switch {
+	case status == "refunded":
+		return "Refunded to the buyer"
+	case transfer == "destination" || transfer == "sent":
+		return "Paid to your account"
+	case transfer == "pending":
+		return "Waiting for your payout account"
+	default:
+		return transfer
+	}
+}
+
+// payoutClass is the status colour of payoutText.
+func payoutClass(status, transfer string) string {
+	switch {
+	case status == "refunded":
+		return "cancelled"
+	case transfer == "destination" || transfer == "sent":
+		return "complete"
+	default:
+		return "created"
+	}
 }
 
 func newViews(log *slog.Logger, stripeKey string) (*views, error) {
@@ -193,7 +222,29 @@ type (
 		Payable     bool // open and not expired
 		Expired     bool // not paid and past expiresAt
 		StripeKey   string
-		Errors      formErrors
+		// Authenticate is the client secret of a payment whose buyer's
+		// bank asks them to authenticate, which the page does with Stripe.js.
+		Authenticate string
+		// Confirming: the buyer is back from their bank, and Stripe has not
+		// yet told the marketplace how it ended.
+		Confirming bool
+		Errors     formErrors
+	}
+	sellerPage struct {
+		layout
+		Seller *seller // nil: no payout account yet
+		Errors formErrors
+	}
+	salesPage struct {
+		layout
+		Sales sales
+	}
+	continuePage struct {
+		layout
+		Heading string
+		Message string
+		URL     string
+		Link    string
 	}
 	errorPage struct {
 		layout
@@ -207,7 +258,12 @@ type (
 func (v *views) orderPage(r *http.Request, o order, errs formErrors) orderPage {
 	left := int(math.Ceil(o.ExpiresAt.Sub(v.now()).Seconds()))
 	open := o.Status == statusCreated || o.Status == statusAwaitingPayment
+	if r.URL.Query().Get("payment_intent") != "" && o.Status == statusCreated && len(errs.General) == 0 {
+		// Back from the bank, and the payment was given up: nothing taken.
+		errs.General = []string{"Your bank did not confirm the payment, so nothing was charged. You can try again, with another card if you like."}
+	}
 	return orderPage{
+		Confirming:  r.URL.Query().Get("payment_intent") != "" && o.Status == statusAwaitingPayment,
 		layout:      v.layout(r, "Order: "+o.Ticket.Title),
 		Order:       o,
 		SecondsLeft: max(left, 0),

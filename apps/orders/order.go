@@ -274,7 +274,7 @@ func (o Order) complete() (Order, error) {
 func (o Order) createdEvent() events.Message {
 	return events.OrderCreatedEvent{
 		ID: o.ID, Version: o.Version, Status: o.Status, UserID: o.UserID, ExpiresAt: o.ExpiresAt,
-		Ticket: events.OrderTicket{ID: o.Ticket.ID, Price: o.Ticket.Price},
+		Ticket: events.OrderTicket{ID: o.Ticket.ID, Price: o.Ticket.Price}, SellerID: o.Ticket.UserID,
 	}.Message()
 }
 

@@ -53,7 +53,7 @@ func newTestApp(t *testing.T) *testApp {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
 	a := &testApp{t: t, state: state, pub: pub, stripe: newFakeStripe(), orders: newFakeOrders(), keys: keys}
 	a.payer = &payer{log: log, payments: newPaymentStore(store.New(state, pub, log)), stripe: a.stripe, orders: a.orders,
-		takeoverAfter: cfg.TakeoverAfter, actionWindow: cfg.ActionWindow}
+		takeoverAfter: cfg.TakeoverAfter, actionWindow: cfg.ActionWindow, feeBP: cfg.feeBasisPoints()}
 	a.h = newServer(log, cfg, keys, a.payer, testWebhookSecret)
 	return a
 }
@@ -229,10 +229,48 @@ type fakeStripe struct {
 	refunds  []Refund
 	// down makes every call fail as unreachable.
 	down bool
+	// Connect: accounts by seller, transfers (amount by order), reversals.
+	accounts  map[string]string
+	transfers map[string]int64
+	reversals []string
+	// destinations records each intent's destination and fee.
+	destinations map[string][2]string
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{intents: map[string]*Intent{}, byKey: map[string]string{}, methods: map[string]string{}}
+	return &fakeStripe{intents: map[string]*Intent{}, byKey: map[string]string{}, methods: map[string]string{},
+		accounts: map[string]string{}, transfers: map[string]int64{}, destinations: map[string][2]string{}}
+}
+
+func (f *fakeStripe) createAccount(_ context.Context, sellerID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return "", fmt.Errorf("%w: connection refused", ErrProviderUnavailable)
+	}
+	if id, ok := f.accounts[sellerID]; ok {
+		return id, nil
+	}
+	f.accounts[sellerID] = "acct_" + sellerID
+	return f.accounts[sellerID], nil
+}
+
+func (f *fakeStripe) accountLink(_ context.Context, accountID, refreshURL, returnURL string) (string, error) {
+	return "https://connect.stripe.test/setup/" + accountID + "?return=" + returnURL, nil
+}
+
+func (f *fakeStripe) transfer(_ context.Context, p Payment, accountID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transfers[p.OrderID] = p.Share() // once per order: the key is the order's
+	return "tr_" + p.OrderID, nil
+}
+
+func (f *fakeStripe) reverse(_ context.Context, transferID string, amount int64, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reversals = append(f.reversals, transferID)
+	return nil
 }
 
 func (f *fakeStripe) find(_ context.Context, a Payment) (Intent, error) {
@@ -253,6 +291,7 @@ func (f *fakeStripe) find(_ context.Context, a Payment) (Intent, error) {
 	f.intents[id] = &Intent{ID: id, Status: stripe.PaymentIntentStatusRequiresConfirmation, Amount: a.Amount, ClientSecret: id + "_secret"}
 	f.byKey[a.key("intent")] = id
 	f.methods[id] = a.Method
+	f.destinations[id] = [2]string{a.Destination, fmt.Sprint(a.Fee)}
 	return *f.intents[id], nil
 }
 
@@ -275,7 +314,7 @@ func (f *fakeStripe) pay(ctx context.Context, a Payment) (Intent, error) {
 	case strings.Contains(m, "threeDSecure"):
 		cur.Status = stripe.PaymentIntentStatusRequiresAction
 	default:
-		cur.Status = stripe.PaymentIntentStatusSucceeded
+		cur.Status, cur.ChargeID = stripe.PaymentIntentStatusSucceeded, "ch_"+in.ID
 	}
 	return *cur, nil
 }
@@ -310,7 +349,7 @@ func (f *fakeStripe) refund(_ context.Context, r Refund) error {
 func (f *fakeStripe) authenticate(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.intents[id].Status = stripe.PaymentIntentStatusSucceeded
+	f.intents[id].Status, f.intents[id].ChargeID = stripe.PaymentIntentStatusSucceeded, "ch_"+id
 }
 
 func (f *fakeStripe) counts() (confirms, cancels, refunds int) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/service"
@@ -16,7 +17,12 @@ type config struct {
 	ActionWindow            time.Duration // PAYMENT_ACTION_WINDOW: how long a buyer has to authenticate a payment (3-D Secure)
 	ReconcileInterval       time.Duration // PAYMENT_RECONCILE_INTERVAL: how often attempts whose requests are gone are settled
 	CallTimeout             time.Duration // CALL_TIMEOUT: the longest a call to another service may take
+	FeePercent              float64       // PLATFORM_FEE_PERCENT: the platform's fee on each payment, in percent (to the hundredth)
+	PublicURL               string        // PUBLIC_URL: the marketplace's public origin, where Stripe's onboarding sends sellers back
 }
+
+// feeBasisPoints is the fee in basis points (10 percent is 1000).
+func (c config) feeBasisPoints() int64 { return int64(math.Round(c.FeePercent * 100)) }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	env := service.NewEnv(getenv)
@@ -29,6 +35,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ActionWindow:            env.Duration("PAYMENT_ACTION_WINDOW", "10m"),
 		ReconcileInterval:       env.Duration("PAYMENT_RECONCILE_INTERVAL", "5s"),
 		CallTimeout:             env.Duration("CALL_TIMEOUT", "5s"),
+		FeePercent:              env.Percent("PLATFORM_FEE_PERCENT", "10"),
+		PublicURL:               env.String("PUBLIC_URL", "http://localhost:8080"),
 	}
 	return c, env.Err()
 }

@@ -19,8 +19,18 @@ func TestLoadConfig(t *testing.T) {
 				return c.Addr == "127.0.0.1:3004" && c.StateStore == "payments-store" && c.SecretStore == "secretstore" &&
 					c.JWTSecretName == "jwt-key" && c.StripeSecretName == "stripe-secret-key" &&
 					c.StripeWebhookSecretName == "stripe-webhook-secret" && c.StripeAPIBase == "" && c.PubSub == "pubsub" &&
-					c.TakeoverAfter == 30*time.Second && c.RelayInterval == 2*time.Second
+					c.TakeoverAfter == 30*time.Second && c.RelayInterval == 2*time.Second && c.feeBasisPoints() == 1000
 			},
+		},
+		{
+			name: "no platform fee",
+			env:  map[string]string{"PLATFORM_FEE_PERCENT": "0"},
+			want: func(c config) bool { return c.feeBasisPoints() == 0 },
+		},
+		{
+			name: "a fee to the hundredth of a percent",
+			env:  map[string]string{"PLATFORM_FEE_PERCENT": "2.75"},
+			want: func(c config) bool { return c.feeBasisPoints() == 275 },
 		},
 		{
 			name: "stripe-mock and a shorter takeover window",
@@ -52,6 +62,15 @@ func TestLoadConfigRejectsBadDurations(t *testing.T) {
 	for _, name := range []string{"PAYMENT_TAKEOVER_AFTER", "OUTBOX_RELAY_INTERVAL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestLoadConfigRejectsAFeeThatIsNoPercentage(t *testing.T) {
+	for _, fee := range []string{"100", "-1", "ten", "NaN"} {
+		if _, err := loadConfig(func(k string) string { return map[string]string{"PLATFORM_FEE_PERCENT": fee}[k] }); err == nil ||
+			!strings.Contains(err.Error(), "PLATFORM_FEE_PERCENT") {
+			t.Errorf("PLATFORM_FEE_PERCENT=%s: %v, want an error naming it", fee, err)
 		}
 	}
 }

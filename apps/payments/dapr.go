@@ -90,7 +90,7 @@ func (s *paymentStore) await(ctx context.Context, a Payment, in Intent, status P
 		if !sameAttempt(cur, found, a) || !cur.Status.open() {
 			return cur, nil, nil, nil
 		}
-		cur.Status, cur.IntentID, cur.ClientSecret = status, in.ID, in.ClientSecret
+		cur.Status, cur.IntentID, cur.ClientSecret, cur.NextActionURL = status, in.ID, in.ClientSecret, in.NextActionURL
 		cur.Version++
 		return cur, &cur, nil, nil
 	}))
@@ -100,15 +100,15 @@ func (s *paymentStore) await(ctx context.Context, a Payment, in Intent, status P
 // once whichever path (the request, Stripe's webhook, the reconciler) gets
 // there first. ok is false when the order's payment is no longer this
 // attempt or was abandoned: the money must go back.
-func (s *paymentStore) succeed(ctx context.Context, a Payment, intentID string) (p Payment, ok bool, err error) {
+func (s *paymentStore) succeed(ctx context.Context, a Payment, in Intent) (p Payment, ok bool, err error) {
 	p, err = store.Apply(ctx, s.db, paymentChange(a.OrderID, func(cur Payment, found bool) (Payment, *Payment, []events.Message, error) {
 		switch {
-		case found && cur.Status == PaymentSucceeded && cur.StripeID == intentID:
+		case found && cur.Status == PaymentSucceeded && cur.StripeID == in.ID:
 			return cur, nil, nil, nil
 		case !sameAttempt(cur, found, a) || !cur.Status.open():
 			return cur, nil, nil, errNotThisAttempt
 		}
-		done := cur.succeeded(intentID)
+		done := cur.succeeded(in)
 		return done, &done, []events.Message{done.createdEvent()}, nil
 	}))
 	if errors.Is(err, errNotThisAttempt) {
@@ -150,7 +150,7 @@ func (s *paymentStore) abandon(ctx context.Context, orderID string, a Payment, n
 		case !cur.Status.open() || (a.ID != "" && !sameAttempt(cur, found, a)):
 			return cur, nil, nil, nil
 		}
-		cur.Status, cur.Method, cur.ClientSecret = PaymentAbandoned, "", ""
+		cur.Status, cur.Method, cur.ClientSecret, cur.NextActionURL = PaymentAbandoned, "", "", ""
 		cur.Version++
 		return cur, &cur, nil, nil
 	}))
@@ -199,4 +199,110 @@ func (s *paymentStore) openBefore(ctx context.Context, cutoff time.Time) ([]Paym
 		}
 	}
 	return out, nil
+}
+
+func sellerKey(userID string) string { return "seller|" + userID }
+
+// seller returns a seller's payout account; found is false for none.
+func (s *paymentStore) seller(ctx context.Context, userID string) (Seller, bool, error) {
+	if userID == "" {
+		return Seller{}, false, nil
+	}
+	it, err := s.db.Get(ctx, sellerKey(userID))
+	if err != nil || !it.Found() {
+		return Seller{}, false, err
+	}
+	var v Seller
+	return v, true, it.Decode(&v)
+}
+
+// sellerChange is a Change of a seller's payout account: decide gets it as
+// read (found false: none) and returns it as it must be saved (nil: as it
+// is).
+func sellerChange(userID string, decide func(cur Seller, found bool) (*Seller, error)) store.Change[Seller] {
+	return store.Change[Seller]{
+		Keys: []string{sellerKey(userID)},
+		Decide: func(r store.Read) (Seller, store.Effect, error) {
+			it := r.Item(sellerKey(userID))
+			var cur Seller
+			found := it.Found()
+			if found {
+				if err := it.Decode(&cur); err != nil {
+					return Seller{}, store.Effect{}, err
+				}
+			}
+			next, err := decide(cur, found)
+			if err != nil || next == nil {
+				return cur, store.Effect{}, err
+			}
+			return *next, store.Effect{Ops: []store.Op{store.Put(it, *next)}}, nil
+		},
+	}
+}
+
+// sent records that a payment's waiting seller share was transferred. A
+// payment refunded meanwhile is left as it is (its caller reverses the
+// transfer): the payment as it stands is returned.
+func (s *paymentStore) sent(ctx context.Context, orderID, transferID string) (Payment, error) {
+	return store.Apply(ctx, s.db, paymentChange(orderID, func(cur Payment, found bool) (Payment, *Payment, []events.Message, error) {
+		if !found || cur.Status != PaymentSucceeded || cur.Transfer != TransferPending {
+			return cur, nil, nil, nil
+		}
+		cur.Transfer, cur.TransferID = TransferSent, transferID
+		cur.Version++
+		return cur, &cur, nil, nil
+	}))
+}
+
+// pendingTransfers lists the succeeded payments whose seller share waits to
+// be sent, page by page.
+func (s *paymentStore) pendingTransfers(ctx context.Context) ([]Payment, error) {
+	var out []Payment
+	token := ""
+	for {
+		q, _ := json.Marshal(map[string]any{
+			"filter": map[string]any{"EQ": map[string]any{"transfer": TransferPending}},
+			"page":   map[string]any{"limit": 200, "token": token},
+		})
+		items, next, err := s.db.Query(ctx, string(q))
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			var p Payment
+			if it.Decode(&p) == nil && p.Transfer == TransferPending && p.Status == PaymentSucceeded {
+				out = append(out, p)
+			}
+		}
+		if next == "" || len(items) < 200 {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+// salesOf lists the payments of a seller's tickets, page by page.
+func (s *paymentStore) salesOf(ctx context.Context, sellerID string) ([]Payment, error) {
+	var out []Payment
+	token := ""
+	for {
+		q, _ := json.Marshal(map[string]any{
+			"filter": map[string]any{"EQ": map[string]any{"sellerId": sellerID}},
+			"page":   map[string]any{"limit": 200, "token": token},
+		})
+		items, next, err := s.db.Query(ctx, string(q))
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			var p Payment
+			if it.Decode(&p) == nil && p.SellerID == sellerID && p.Status != PaymentAbandoned {
+				out = append(out, p)
+			}
+		}
+		if next == "" || len(items) < 200 {
+			return out, nil
+		}
+		token = next
+	}
 }

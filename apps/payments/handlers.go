@@ -17,6 +17,9 @@ type paymentResponse struct {
 	ID           string        `json:"id"`
 	Status       PaymentStatus `json:"status,omitempty"`
 	ClientSecret string        `json:"clientSecret,omitempty"`
+	// NextActionURL is the bank's page where the buyer authenticates without
+	// Stripe.js; it sends them back to the order's page.
+	NextActionURL string `json:"nextActionUrl,omitempty"`
 }
 
 // handleCreatePayment pays for an order exactly once (see pay.go): 201 {id}
@@ -37,7 +40,7 @@ func handleCreatePayment(log *slog.Logger, payer *payer) http.Handler {
 		p, err := payer.start(r.Context(), in.OrderID.Trimmed(), user.ID, in.Token.Trimmed(), time.Now())
 		switch {
 		case errors.Is(err, errActionRequired):
-			web.JSON(w, http.StatusAccepted, paymentResponse{ID: p.ID, Status: p.Status, ClientSecret: p.ClientSecret})
+			web.JSON(w, http.StatusAccepted, paymentResponse{ID: p.ID, Status: p.Status, ClientSecret: p.ClientSecret, NextActionURL: p.NextActionURL})
 		case err != nil:
 			web.Error(w, r, log, err)
 		default:

@@ -46,6 +46,8 @@ type payer struct {
 	// by its request (its charge ends by then); actionWindow: how long a
 	// buyer has to authenticate before the attempt is given up.
 	takeoverAfter, actionWindow time.Duration
+	// feeBP is the platform's fee, in basis points of each payment.
+	feeBP int64
 }
 
 // recordTimeout bounds recording an outcome once the money moved.
@@ -62,7 +64,14 @@ func (p *payer) start(ctx context.Context, orderID, userID, method string, now t
 		// The rest of the payment is the purchase's: its trace continues.
 		ctx = tracing.WithParent(ctx, o.TraceParent)
 	}
-	claim, err := p.payments.claim(ctx, newAttempt(o.ID, userID, o.SellerID, o.Price, method, now))
+	// A seller who can receive transfers is paid with the charge itself.
+	destination := ""
+	if s, found, err := p.payments.seller(ctx, o.SellerID); err != nil {
+		return Payment{}, err
+	} else if found && s.Ready {
+		destination = s.AccountID
+	}
+	claim, err := p.payments.claim(ctx, newAttempt(o.ID, userID, o.SellerID, o.Price, method, now, p.feeBP, destination))
 	if errors.Is(err, errActionRequired) && claim.UserID == userID {
 		return claim, errActionRequired // this buyer's own attempt, waiting for them
 	}
@@ -92,7 +101,7 @@ func (p *payer) attempt(ctx context.Context, a Payment) (Payment, error) {
 	}
 	switch in.Status {
 	case stripe.PaymentIntentStatusSucceeded:
-		return p.succeeded(ctx, a, in.ID)
+		return p.succeeded(ctx, a, in)
 	case stripe.PaymentIntentStatusRequiresAction:
 		w, err := p.payments.await(ctx, a, in, PaymentRequiresAction)
 		if err != nil {
@@ -115,14 +124,15 @@ func (p *payer) attempt(ctx context.Context, a Payment) (Payment, error) {
 // tells orders, which completes the order. An attempt that is no longer the
 // order's payment, or an order orders had cancelled, gets its money back:
 // ErrNotPayable.
-func (p *payer) succeeded(ctx context.Context, a Payment, intentID string) (Payment, error) {
-	done, ok, err := p.payments.succeed(ctx, a, intentID)
+func (p *payer) succeeded(ctx context.Context, a Payment, in Intent) (Payment, error) {
+	done, ok, err := p.payments.succeed(ctx, a, in)
 	if err != nil {
 		return Payment{}, err
 	}
 	if !ok {
-		p.log.WarnContext(ctx, "money taken for an attempt payments gave up; refunding", "order", a.OrderID, "intent", intentID)
-		if err := p.stripe.refund(ctx, Refund{IntentID: intentID, OrderID: a.OrderID, IdempotencyKey: "refund-" + a.OrderID + "-" + a.ID}); err != nil {
+		p.log.WarnContext(ctx, "money taken for an attempt payments gave up; refunding", "order", a.OrderID, "intent", in.ID)
+		if err := p.stripe.refund(ctx, Refund{IntentID: in.ID, OrderID: a.OrderID, IdempotencyKey: "refund-" + a.OrderID + "-" + a.ID,
+			ReverseTransfer: a.Destination != ""}); err != nil {
 			return Payment{}, err
 		}
 		return Payment{}, ErrNotPayable
@@ -134,7 +144,7 @@ func (p *payer) succeeded(ctx context.Context, a Payment, intentID string) (Paym
 	case apperr.CodeOf(err) == apperr.Conflict:
 		// The order was cancelled: only a payment that outlived its
 		// settlement can land here. The money goes back.
-		p.log.WarnContext(ctx, "payment for a cancelled order; refunding", "order", a.OrderID, "intent", intentID)
+		p.log.WarnContext(ctx, "payment for a cancelled order; refunding", "order", a.OrderID, "intent", in.ID)
 		if err := p.refundPaid(ctx, a.OrderID); err != nil {
 			return Payment{}, err
 		}
@@ -167,6 +177,12 @@ func (p *payer) refundPaid(ctx context.Context, orderID string) error {
 	}
 	if err := p.stripe.refund(ctx, refundOf(cur)); err != nil {
 		return err
+	}
+	if cur.Transfer == TransferSent {
+		// Sent after the charge: the seller's share comes back by a reversal.
+		if err := p.stripe.reverse(ctx, cur.TransferID, cur.Share(), "reversal-"+orderID); err != nil {
+			return err
+		}
 	}
 	_, err = p.payments.markRefunded(ctx, orderID)
 	return err

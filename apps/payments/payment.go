@@ -56,12 +56,28 @@ type Payment struct {
 	Method string `json:"method,omitempty"`
 	// IntentID is the attempt's PaymentIntent, once known; StripeID is the
 	// id the payment is known by at Stripe once it succeeded (the intent's).
-	IntentID     string    `json:"intentId,omitempty"`
-	ClientSecret string    `json:"clientSecret,omitempty"`
-	StripeID     string    `json:"stripeId,omitempty"`
-	AttemptAt    time.Time `json:"attemptAt"`
-	Version      int64     `json:"version"`
+	IntentID     string `json:"intentId,omitempty"`
+	ClientSecret string `json:"clientSecret,omitempty"`
+	// NextActionURL is where the buyer authenticates without Stripe.js.
+	NextActionURL string    `json:"nextActionUrl,omitempty"`
+	StripeID      string    `json:"stripeId,omitempty"`
+	AttemptAt     time.Time `json:"attemptAt"`
+	Version       int64     `json:"version"`
+
+	// Fee is the platform's fee (cents); the seller's share is Amount - Fee.
+	// Destination is the seller's connected account when the attempt is a
+	// destination charge (the seller could receive transfers when it
+	// began). ChargeID is the succeeded intent's charge, which a transfer
+	// sent later takes its money from.
+	Fee         int64          `json:"fee"`
+	Destination string         `json:"destination,omitempty"`
+	ChargeID    string         `json:"chargeId,omitempty"`
+	Transfer    TransferStatus `json:"transfer,omitempty"`
+	TransferID  string         `json:"transferId,omitempty"`
 }
+
+// Share is the seller's share of the payment, in cents.
+func (p Payment) Share() int64 { return p.Amount - p.Fee }
 
 var (
 	// ErrNotPayable is the original's wording for an order that is not
@@ -114,17 +130,22 @@ func (r paymentRequest) Validate() map[string]string {
 // cents converts a price in dollars to whole cents, as Stripe wants it.
 func cents(price float64) int64 { return int64(math.Round(price * 100)) }
 
-// newAttempt is a fresh pending payment of an order by userID with method.
-func newAttempt(orderID, userID, sellerID string, price float64, method string, now time.Time) Payment {
+// newAttempt is a fresh pending payment of an order by userID with method:
+// the platform's fee at feeBP basis points, and, when the seller can receive
+// transfers, a destination charge to their account.
+func newAttempt(orderID, userID, sellerID string, price float64, method string, now time.Time, feeBP int64, destination string) Payment {
+	amount := cents(price)
 	return Payment{
-		ID:        newID(),
-		OrderID:   orderID,
-		UserID:    userID,
-		SellerID:  sellerID,
-		Amount:    cents(price),
-		Status:    PaymentPending,
-		Method:    strings.TrimSpace(method),
-		AttemptAt: now.UTC(),
+		ID:          newID(),
+		OrderID:     orderID,
+		UserID:      userID,
+		SellerID:    sellerID,
+		Amount:      amount,
+		Fee:         feeOf(amount, feeBP),
+		Destination: destination,
+		Status:      PaymentPending,
+		Method:      strings.TrimSpace(method),
+		AttemptAt:   now.UTC(),
 	}
 }
 
@@ -152,10 +173,15 @@ func (p Payment) claimed() error {
 // its first answer (and a repeated creation finds the attempt's intent).
 func (p Payment) key(step string) string { return step + "-" + p.OrderID + "-" + p.ID }
 
-// succeeded is the payment once its money was taken.
-func (p Payment) succeeded(intentID string) Payment {
-	p.Status, p.StripeID, p.IntentID = PaymentSucceeded, intentID, intentID
-	p.Method, p.ClientSecret = "", ""
+// succeeded is the payment once its money was taken: a destination charge
+// moved the seller's share with it; otherwise the share waits to be sent.
+func (p Payment) succeeded(in Intent) Payment {
+	p.Status, p.StripeID, p.IntentID, p.ChargeID = PaymentSucceeded, in.ID, in.ID, in.ChargeID
+	p.Method, p.ClientSecret, p.NextActionURL = "", "", ""
+	p.Transfer = TransferPending
+	if p.Destination != "" {
+		p.Transfer = TransferWithCharge
+	}
 	p.Version++
 	return p
 }
@@ -166,7 +192,13 @@ func (p Payment) refunded() (_ Payment, changed bool) {
 	if p.Status == PaymentRefunded {
 		return p, false
 	}
-	p.Status, p.Method, p.ClientSecret = PaymentRefunded, "", ""
+	p.Status, p.Method, p.ClientSecret, p.NextActionURL = PaymentRefunded, "", "", ""
+	switch p.Transfer {
+	case TransferWithCharge, TransferSent:
+		p.Transfer = TransferReversed
+	case TransferPending:
+		p.Transfer = TransferCancelled
+	}
 	p.Version++
 	return p, true
 }
@@ -178,13 +210,16 @@ func (p Payment) createdEvent() events.Message {
 
 // Refund is one request to give a payment's money back. Its idempotency key
 // is per order: the paths that may refund one payment make one refund
-// between them.
+// between them. A destination charge's refund takes the seller's share and
+// the platform's fee back too.
 type Refund struct {
 	IntentID, OrderID, IdempotencyKey string
+	ReverseTransfer                   bool
 }
 
 func refundOf(p Payment) Refund {
-	return Refund{IntentID: p.StripeID, OrderID: p.OrderID, IdempotencyKey: "refund-" + p.OrderID}
+	return Refund{IntentID: p.StripeID, OrderID: p.OrderID, IdempotencyKey: "refund-" + p.OrderID,
+		ReverseTransfer: p.Transfer == TransferWithCharge}
 }
 
 // newID returns a random 96-bit id in hex, the size of a MongoDB ObjectId.

@@ -25,6 +25,10 @@ func newServer(log *slog.Logger, cfg config, keys *auth.Keys, payer *payer, webh
 	api := r.PathPrefix("/api/payments").Subrouter()
 	api.Use(auth.CurrentUser(keys))
 	api.Handle("", auth.Require(handleCreatePayment(log, payer))).Methods(http.MethodPost)
+	// Sellers get paid: their connected payout account, and their sales.
+	api.Handle("/sellers", auth.Require(handleConnect(log, payer, cfg.PublicURL))).Methods(http.MethodPost)
+	api.Handle("/sellers/me", auth.Require(handleSeller(log, payer))).Methods(http.MethodGet)
+	api.Handle("/sales", auth.Require(handleSales(log, payer))).Methods(http.MethodGet)
 
 	// Orders asks here, through its sidecar (package invoke).
 	internal := r.PathPrefix("/internal/payments").Subrouter()

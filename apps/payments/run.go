@@ -42,10 +42,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		payer := &payer{
 			log:           app.Log,
 			payments:      newPaymentStore(db),
-			stripe:        newStripeProvider(app.Log, stripeKey, cfg.StripeAPIBase, stripeRetries),
+			stripe:        newStripeProvider(app.Log, stripeKey, cfg.StripeAPIBase, cfg.PublicURL, stripeRetries),
 			orders:        invoke.New(cfg.DaprHTTPAddr, cfg.CallTimeout),
 			takeoverAfter: cfg.TakeoverAfter,
 			actionWindow:  cfg.ActionWindow,
+			feeBP:         cfg.feeBasisPoints(),
 		}
 		app.Go(func(ctx context.Context) { payer.reconcileEvery(ctx, cfg.ReconcileInterval) })
 		return newServer(app.Log, cfg, keys, payer, webhookSecret), nil

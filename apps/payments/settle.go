@@ -24,33 +24,33 @@ import (
 // under way (its request may be paying; the buyer may be authenticating;
 // Stripe is processing, or cannot be reached); with invoke.Succeeded, the
 // intent whose money was taken.
-func (p *payer) resolve(ctx context.Context, a Payment, now time.Time) (outcome, intentID string) {
+func (p *payer) resolve(ctx context.Context, a Payment, now time.Time) (outcome string, _ Intent) {
 	if a.Status == PaymentPending && now.Before(a.AttemptAt.Add(p.takeoverAfter)) {
-		return invoke.Pending, ""
+		return invoke.Pending, Intent{}
 	}
 	in, err := p.stripe.find(ctx, a)
 	if err != nil {
-		return invoke.Pending, ""
+		return invoke.Pending, Intent{}
 	}
 	switch in.Status {
 	case stripe.PaymentIntentStatusSucceeded:
-		return invoke.Succeeded, in.ID
+		return invoke.Succeeded, in
 	case stripe.PaymentIntentStatusProcessing:
-		return invoke.Pending, ""
+		return invoke.Pending, Intent{}
 	case stripe.PaymentIntentStatusRequiresAction:
 		if now.Before(a.AttemptAt.Add(p.actionWindow)) {
-			return invoke.Pending, ""
+			return invoke.Pending, Intent{}
 		}
 	}
 	if in.Status != stripe.PaymentIntentStatusCanceled {
 		if in, err = p.stripe.cancel(ctx, in.ID); err != nil {
-			return invoke.Pending, ""
+			return invoke.Pending, Intent{}
 		}
 		if in.Status == stripe.PaymentIntentStatusSucceeded { // it succeeded just before
-			return invoke.Succeeded, in.ID
+			return invoke.Succeeded, in
 		}
 	}
-	return invoke.Failed, ""
+	return invoke.Failed, Intent{}
 }
 
 // settle answers orders, which is about to end an order it held for a
@@ -78,10 +78,10 @@ func (p *payer) settle(ctx context.Context, orderID string, now time.Time) (stri
 		}
 		return invoke.Failed, nil
 	}
-	outcome, intentID := p.resolve(ctx, cur, now)
+	outcome, in := p.resolve(ctx, cur, now)
 	switch outcome {
 	case invoke.Succeeded:
-		if _, ok, err := p.payments.succeed(ctx, cur, intentID); err != nil || !ok {
+		if _, ok, err := p.payments.succeed(ctx, cur, in); err != nil || !ok {
 			return invoke.Pending, err
 		}
 		return invoke.Succeeded, nil
@@ -109,6 +109,7 @@ func (p *payer) reconcileEvery(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			p.reconcile(ctx, time.Now())
+			p.sendTransfers(ctx, nil) // those account.updated could not send
 		}
 	}
 }
@@ -126,10 +127,10 @@ func (p *payer) reconcile(ctx context.Context, now time.Time) int {
 	}
 	n := 0
 	for _, a := range stale {
-		outcome, intentID := p.resolve(ctx, a, now)
+		outcome, in := p.resolve(ctx, a, now)
 		switch outcome {
 		case invoke.Succeeded:
-			if _, err := p.succeeded(ctx, a, intentID); err != nil && !errors.Is(err, ErrNotPayable) {
+			if _, err := p.succeeded(ctx, a, in); err != nil && !errors.Is(err, ErrNotPayable) {
 				p.log.WarnContext(ctx, "reconcile: payment not recorded yet", "order", a.OrderID, "err", err)
 				continue
 			}

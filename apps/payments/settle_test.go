@@ -30,7 +30,7 @@ func (a *testApp) settleAnswer(orderID string) string {
 // staleAttempt is an open attempt claimed before the takeover window.
 func (a *testApp) staleAttempt(method string) Payment {
 	a.t.Helper()
-	p := newAttempt("o1", "buyer", "seller", 20, method, time.Now().Add(-time.Hour))
+	p := newAttempt("o1", "buyer", "seller", 20, method, time.Now().Add(-time.Hour), 1000, "")
 	a.putPayment(p)
 	return p
 }
@@ -58,7 +58,7 @@ func TestSettleTellsOrdersHowAPaymentEnded(t *testing.T) {
 	})
 	t.Run("a request still paying", func(t *testing.T) {
 		a := newTestApp(t)
-		a.putPayment(newAttempt("o1", "buyer", "", 20, "tok_visa", time.Now()))
+		a.putPayment(newAttempt("o1", "buyer", "", 20, "tok_visa", time.Now(), 1000, ""))
 		if got := a.settleAnswer("o1"); got != invoke.Pending {
 			t.Errorf("outcome %s, want pending", got)
 		}
@@ -160,7 +160,7 @@ func TestTheReconcilerEndsAttemptsWhoseRequestsAreGone(t *testing.T) {
 	})
 	t.Run("young attempts are their requests'", func(t *testing.T) {
 		a := newTestApp(t)
-		a.putPayment(newAttempt("o1", "buyer", "", 20, "tok_visa", time.Now()))
+		a.putPayment(newAttempt("o1", "buyer", "", 20, "tok_visa", time.Now(), 1000, ""))
 		if n := a.payer.reconcile(context.Background(), time.Now()); n != 0 {
 			t.Errorf("settled %d, want 0", n)
 		}

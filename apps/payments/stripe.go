@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,7 +26,12 @@ type Intent struct {
 	ID           string
 	Status       stripe.PaymentIntentStatus
 	ClientSecret string
-	Amount       int64
+	// NextActionURL is where the buyer authenticates (3-D Secure) without
+	// Stripe.js: the intent was confirmed with a return URL, so Stripe
+	// offers a page that sends them back to it.
+	NextActionURL string
+	Amount        int64
+	ChargeID      string // the charge of an intent that succeeded
 }
 
 // provider is Stripe, as payments uses it: one PaymentIntent per attempt,
@@ -44,11 +50,22 @@ type provider interface {
 	// answered as it is.
 	cancel(ctx context.Context, intentID string) (Intent, error)
 	refund(ctx context.Context, r Refund) error
+
+	// Connect: a seller's Express account and its onboarding link; a
+	// transfer of a payment's seller share, sent after the charge; its
+	// reversal.
+	createAccount(ctx context.Context, sellerID string) (string, error)
+	accountLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error)
+	transfer(ctx context.Context, p Payment, accountID string) (string, error)
+	reverse(ctx context.Context, transferID string, amount int64, key string) error
 }
 
 // stripeProvider pays with Stripe's PaymentIntents API through stripe-go.
 type stripeProvider struct {
 	api *client.API
+	// returnBase is the public origin the buyer comes back to after
+	// authenticating on their bank's page: the order's page there.
+	returnBase string
 }
 
 // newStripeProvider returns a provider using the secret key; apiBase, when
@@ -56,7 +73,7 @@ type stripeProvider struct {
 // locally). retries is how often stripe-go itself retries a request that
 // failed on the network or with a 5xx; it sends the same idempotency key each
 // time.
-func newStripeProvider(log *slog.Logger, key, apiBase string, retries int64) *stripeProvider {
+func newStripeProvider(log *slog.Logger, key, apiBase, publicURL string, retries int64) *stripeProvider {
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: stripeTimeout},
 		LeveledLogger:     stripeLogger{log.With("component", "stripe")},
@@ -71,7 +88,7 @@ func newStripeProvider(log *slog.Logger, key, apiBase string, retries int64) *st
 		Connect: stripe.GetBackend(stripe.ConnectBackend),
 		Uploads: stripe.GetBackend(stripe.UploadsBackend),
 	})
-	return &stripeProvider{api: api}
+	return &stripeProvider{api: api, returnBase: strings.TrimSuffix(publicURL, "/")}
 }
 
 func (s *stripeProvider) pay(ctx context.Context, a Payment) (Intent, error) {
@@ -83,6 +100,9 @@ func (s *stripeProvider) pay(ctx context.Context, a Payment) (Intent, error) {
 		return in, nil // confirmed by an earlier try of this attempt
 	}
 	params := &stripe.PaymentIntentConfirmParams{}
+	if s.returnBase != "" {
+		params.ReturnURL = stripe.String(s.returnBase + "/orders/" + url.PathEscape(a.OrderID))
+	}
 	params.Context = ctx
 	params.SetIdempotencyKey(a.key("confirm"))
 	pi, err := s.api.PaymentIntents.Confirm(in.ID, params)
@@ -117,6 +137,14 @@ func (s *stripeProvider) find(ctx context.Context, a Payment) (Intent, error) {
 	params.SetIdempotencyKey(a.key("intent"))
 	params.AddMetadata("orderId", a.OrderID)
 	params.AddMetadata("paymentId", a.ID)
+	params.AddMetadata("sellerId", a.SellerID)
+	params.TransferGroup = stripe.String("order-" + a.OrderID)
+	if a.Destination != "" {
+		// A destination charge: the seller's share goes with it, the
+		// platform keeps its fee.
+		params.TransferData = &stripe.PaymentIntentTransferDataParams{Destination: stripe.String(a.Destination)}
+		params.ApplicationFeeAmount = stripe.Int64(a.Fee)
+	}
 	pi, err := s.api.PaymentIntents.New(params)
 	if err != nil {
 		return Intent{}, classifyStripeError(err)
@@ -166,6 +194,9 @@ func (s *stripeProvider) cancel(ctx context.Context, intentID string) (Intent, e
 // refund gives an intent's money back (once per idempotency key).
 func (s *stripeProvider) refund(ctx context.Context, r Refund) error {
 	params := &stripe.RefundParams{PaymentIntent: stripe.String(r.IntentID)}
+	if r.ReverseTransfer {
+		params.ReverseTransfer, params.RefundApplicationFee = stripe.Bool(true), stripe.Bool(true)
+	}
 	params.Context = ctx
 	params.SetIdempotencyKey(r.IdempotencyKey)
 	params.AddMetadata("orderId", r.OrderID)
@@ -175,8 +206,80 @@ func (s *stripeProvider) refund(ctx context.Context, r Refund) error {
 	return nil
 }
 
+func (s *stripeProvider) createAccount(ctx context.Context, sellerID string) (string, error) {
+	params := &stripe.AccountParams{
+		Type: stripe.String(string(stripe.AccountTypeExpress)),
+		Capabilities: &stripe.AccountCapabilitiesParams{
+			CardPayments: &stripe.AccountCapabilitiesCardPaymentsParams{Requested: stripe.Bool(true)},
+			Transfers:    &stripe.AccountCapabilitiesTransfersParams{Requested: stripe.Bool(true)},
+		},
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey("account-" + sellerID)
+	params.AddMetadata("sellerId", sellerID)
+	acct, err := s.api.Accounts.New(params)
+	if err != nil {
+		return "", classifyStripeError(err)
+	}
+	return acct.ID, nil
+}
+
+func (s *stripeProvider) accountLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error) {
+	params := &stripe.AccountLinkParams{
+		Account:    stripe.String(accountID),
+		RefreshURL: stripe.String(refreshURL),
+		ReturnURL:  stripe.String(returnURL),
+		Type:       stripe.String("account_onboarding"),
+	}
+	params.Context = ctx
+	link, err := s.api.AccountLinks.New(params)
+	if err != nil {
+		return "", classifyStripeError(err)
+	}
+	return link.URL, nil
+}
+
+// transfer sends a payment's seller share, from its charge, once per order.
+func (s *stripeProvider) transfer(ctx context.Context, p Payment, accountID string) (string, error) {
+	params := &stripe.TransferParams{
+		Amount:        stripe.Int64(p.Share()),
+		Currency:      stripe.String(string(stripe.CurrencyUSD)),
+		Destination:   stripe.String(accountID),
+		TransferGroup: stripe.String("order-" + p.OrderID),
+	}
+	if p.ChargeID != "" {
+		params.SourceTransaction = stripe.String(p.ChargeID)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey("transfer-" + p.OrderID)
+	params.AddMetadata("orderId", p.OrderID)
+	params.AddMetadata("sellerId", p.SellerID)
+	tr, err := s.api.Transfers.New(params)
+	if err != nil {
+		return "", classifyStripeError(err)
+	}
+	return tr.ID, nil
+}
+
+func (s *stripeProvider) reverse(ctx context.Context, transferID string, amount int64, key string) error {
+	params := &stripe.TransferReversalParams{ID: stripe.String(transferID), Amount: stripe.Int64(amount)}
+	params.Context = ctx
+	params.SetIdempotencyKey(key)
+	if _, err := s.api.TransferReversals.New(params); err != nil {
+		return fmt.Errorf("%w: reverse %s: %v", ErrProviderUnavailable, transferID, err)
+	}
+	return nil
+}
+
 func intentOf(pi *stripe.PaymentIntent) Intent {
-	return Intent{ID: pi.ID, Status: pi.Status, ClientSecret: pi.ClientSecret, Amount: pi.Amount}
+	in := Intent{ID: pi.ID, Status: pi.Status, ClientSecret: pi.ClientSecret, Amount: pi.Amount}
+	if pi.LatestCharge != nil {
+		in.ChargeID = pi.LatestCharge.ID
+	}
+	if na := pi.NextAction; na != nil && na.RedirectToURL != nil {
+		in.NextActionURL = na.RedirectToURL.URL
+	}
+	return in
 }
 
 // classifyStripeError sorts a failed request by what it means for the money:

@@ -45,7 +45,7 @@ func newStubProvider(t *testing.T, stub *stripeStub) *stripeProvider {
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	return newStripeProvider(log, "sk_test_123", srv.URL, 0)
+	return newStripeProvider(log, "sk_test_123", srv.URL, "", 0)
 }
 
 var testAttempt = Payment{ID: "p1", OrderID: "o1", UserID: "buyer", Amount: 2050, Status: PaymentPending, Method: "tok_visa"}
@@ -73,7 +73,7 @@ func TestStripeProviderMakesThenConfirmsTheIntent(t *testing.T) {
 	}}
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
-	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, "", 0)
 	in, err := p.pay(context.Background(), testAttempt)
 	if err != nil || in.ID != "pi_1" || in.Status != "succeeded" {
 		t.Fatalf("pay = %+v, %v; want pi_1 succeeded", in, err)
@@ -102,7 +102,7 @@ func TestStripeProviderMakesThenConfirmsTheIntent(t *testing.T) {
 		stub := &sequenced{answers: []string{`{"id":"pi_2","object":"payment_intent","status":"requires_confirmation"}`, `{"id":"pi_2","object":"payment_intent","status":"requires_action","client_secret":"s"}`}}
 		srv := httptest.NewServer(stub)
 		t.Cleanup(srv.Close)
-		p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+		p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, "", 0)
 		a := testAttempt
 		a.Method = "pm_card_threeDSecure2Required"
 		in, err := p.pay(context.Background(), a)
@@ -111,6 +111,23 @@ func TestStripeProviderMakesThenConfirmsTheIntent(t *testing.T) {
 		}
 		if len(stub.requests) != 2 || stub.forms[0].Get("payment_method") != "pm_card_threeDSecure2Required" {
 			t.Errorf("requests %d, first form %v", len(stub.requests), stub.forms[0])
+		}
+	})
+	t.Run("the bank's page sends the buyer back to the order's page", func(t *testing.T) {
+		stub := &sequenced{answers: []string{`{"id":"pi_3","object":"payment_intent","status":"requires_confirmation"}`,
+			`{"id":"pi_3","object":"payment_intent","status":"requires_action","client_secret":"s",` +
+				`"next_action":{"type":"redirect_to_url","redirect_to_url":{"url":"https://hooks.stripe.com/3d_secure/pi_3","return_url":"https://tix.example/orders/o1"}}}`}}
+		srv := httptest.NewServer(stub)
+		t.Cleanup(srv.Close)
+		p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, "https://tix.example/", 0)
+		a := testAttempt
+		a.Method = "pm_card_threeDSecure2Required"
+		in, err := p.pay(context.Background(), a)
+		if err != nil || in.NextActionURL != "https://hooks.stripe.com/3d_secure/pi_3" {
+			t.Fatalf("pay = %+v, %v; want the bank's page", in, err)
+		}
+		if got := stub.forms[1].Get("return_url"); got != "https://tix.example/orders/o1" {
+			t.Errorf("confirmed with return_url %q, want the order's page", got)
 		}
 	})
 }
@@ -177,7 +194,7 @@ func TestStripeProviderClassifiesFailures(t *testing.T) {
 func TestStripeProviderUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens there any more
-	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, 0)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", srv.URL, "", 0)
 	_, err := p.pay(context.Background(), testAttempt)
 	assertChargeError(t, err, false, apperr.Unavailable, "Payment provider unavailable; try again shortly")
 }
@@ -209,7 +226,7 @@ func TestStripeProviderAgainstStripeMock(t *testing.T) {
 	if base == "" {
 		t.Skip("STRIPE_MOCK_URL not set")
 	}
-	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", base, 0)
+	p := newStripeProvider(slog.New(slog.NewTextHandler(t.Output(), nil)), "sk_test_123", base, "", 0)
 	for _, method := range []string{"tok_visa", "pm_card_visa"} {
 		t.Run(method, func(t *testing.T) {
 			a := testAttempt

@@ -35,7 +35,8 @@ type webhookResponse struct {
 // paid, payment_intent.payment_failed as taking no money, through the same
 // path as the request's own answer (payer.succeeded, payer.failed), so
 // whichever comes first completes the order once. charge.refunded records a
-// refund made at Stripe. Only a correctly signed, fresh payload has any
+// refund made at Stripe; account.updated what a seller's connected account
+// can do (and sends the shares waiting for it). Only a correctly signed, fresh payload has any
 // effect; anything else is a 400.
 //
 // It answers 200 for everything it will never act on, because Stripe resends
@@ -90,6 +91,10 @@ type notice struct {
 	OrderID   string
 	PaymentID string
 	IntentID  string
+	ChargeID  string
+	// account.updated: the seller, their account, and what it can do.
+	SellerID, AccountID       string
+	Ready, Payouts, Submitted bool
 }
 
 // noticeOf reads an event: ok is false for events payments does not act on
@@ -106,6 +111,18 @@ func noticeOf(ev stripe.Event) (n notice, ok bool, err error) {
 			return n, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 		}
 		n.OrderID, n.PaymentID, n.IntentID = pi.Metadata["orderId"], pi.Metadata["paymentId"], pi.ID
+		if pi.LatestCharge != nil {
+			n.ChargeID = pi.LatestCharge.ID
+		}
+	case stripe.EventTypeAccountUpdated:
+		var a stripe.Account
+		if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {
+			return n, false, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
+		}
+		n.SellerID, n.AccountID = a.Metadata["sellerId"], a.ID
+		n.Ready = a.Capabilities != nil && a.Capabilities.Transfers == stripe.AccountCapabilityStatusActive
+		n.Payouts, n.Submitted = a.PayoutsEnabled, a.DetailsSubmitted
+		return n, n.SellerID != "" && n.AccountID != "", nil
 	case stripe.EventTypeChargeRefunded:
 		var ch stripe.Charge
 		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
@@ -121,8 +138,11 @@ func noticeOf(ev stripe.Event) (n notice, ok bool, err error) {
 	return n, n.OrderID != "" && n.IntentID != "", nil
 }
 
-// notice acts on what Stripe said of an attempt.
+// notice acts on what Stripe said of an attempt, or of a seller's account.
 func (p *payer) notice(ctx context.Context, n notice) error {
+	if n.Event == stripe.EventTypeAccountUpdated {
+		return p.accountUpdated(ctx, n.SellerID, n.AccountID, n.Ready, n.Payouts, n.Submitted)
+	}
 	cur, found, err := p.payments.payment(ctx, n.OrderID)
 	if err != nil {
 		return err
@@ -134,7 +154,7 @@ func (p *payer) notice(ctx context.Context, n notice) error {
 			"event", n.EventID, "type", n.Event, "order", n.OrderID, "intent", n.IntentID)
 		return nil
 	case n.Event == stripe.EventTypePaymentIntentSucceeded && cur.Status.open():
-		_, err := p.succeeded(ctx, cur, n.IntentID)
+		_, err := p.succeeded(ctx, cur, Intent{ID: n.IntentID, ChargeID: n.ChargeID, Status: stripe.PaymentIntentStatusSucceeded})
 		if errors.Is(err, ErrNotPayable) {
 			return nil // refunded: the order had ended
 		}
@@ -142,10 +162,21 @@ func (p *payer) notice(ctx context.Context, n notice) error {
 	case n.Event == stripe.EventTypePaymentIntentSucceeded && cur.Status == PaymentAbandoned:
 		// Money taken for an attempt payments gave up (and told orders so).
 		p.log.WarnContext(ctx, "money taken for an abandoned payment; refunding", "order", n.OrderID, "intent", n.IntentID)
-		return p.stripe.refund(ctx, Refund{IntentID: n.IntentID, OrderID: n.OrderID, IdempotencyKey: "refund-" + n.OrderID + "-" + cur.ID})
+		return p.stripe.refund(ctx, Refund{IntentID: n.IntentID, OrderID: n.OrderID, IdempotencyKey: "refund-" + n.OrderID + "-" + cur.ID,
+			ReverseTransfer: cur.Destination != ""})
 	case n.Event == stripe.EventTypePaymentIntentPaymentFailed && cur.Status.open():
 		p.failed(ctx, cur)
 	case n.Event == stripe.EventTypeChargeRefunded:
+		if cur.Status == PaymentSucceeded && cur.Transfer == TransferSent {
+			// Refunded at Stripe (from the Dashboard): the share sent to the
+			// seller after the charge comes back, under the same key as a
+			// refund of ours, so once. A destination charge's transfer is
+			// reversed by the refund itself when made with reverse_transfer
+			// (the Dashboard's "reverse the transfer"; see the README).
+			if err := p.stripe.reverse(ctx, cur.TransferID, cur.Share(), "reversal-"+n.OrderID); err != nil {
+				return err
+			}
+		}
 		_, err := p.payments.markRefunded(ctx, n.OrderID)
 		return err
 	}

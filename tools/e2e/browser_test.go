@@ -67,6 +67,63 @@ func TestBrowserBuyerPaysAndOrderCompletes(t *testing.T) {
 	seller.shot("ticket-reserved")
 }
 
+// A seller connects a payout account from "Get paid" (Stripe's hosted
+// onboarding: the test-mode Stripe's page here), a buyer pays with a test
+// card whose bank asks for 3-D Secure and completes it on the bank's page,
+// and the seller's "My sales" shows the sale paid to their account, less the
+// marketplace's fee.
+func TestBrowserSellerConnectsAndIsPaid(t *testing.T) {
+	b := newBrowser(t)
+	seller := b.person("seller")
+	seller.signUp()
+	seller.open("open Get paid", "/sellers/me", `#payout-state[data-state="none"]`)
+	seller.shot("get-paid-not-connected")
+	seller.clickAndLoad("connect a payout account", "#connect-payouts")
+	// The next page sends the seller to Stripe's onboarding, which sends
+	// them back here once done.
+	seller.do("come back from onboarding", chromedp.WaitVisible(chromedp.CSS(
+		`#payout-state[data-state="ready"], #payout-state[data-state="incomplete"], `+browserErrorPage)))
+	seller.failOnErrorPage("come back from onboarding")
+	seller.reloadUntil("the payout account to be ready", 30*time.Second, func() bool {
+		return seller.exists(`#payout-state[data-state="ready"]`)
+	})
+	if seller.exists("#connect-payouts") {
+		t.Error("a connected seller is still offered to connect")
+	}
+	seller.shot("get-paid-connected")
+
+	title := fmt.Sprintf("Browser connected gig %d", time.Now().UnixNano())
+	ticketID := seller.sell(title, "42.50")
+
+	buyer := b.person("buyer")
+	buyer.signUp()
+	buyer.open("open the ticket", "/tickets/"+ticketID, "#purchase")
+	orderID := buyer.purchase()
+	buyer.do("choose the test card that asks for 3-D Secure",
+		chromedp.SetValue(chromedp.CSS("#test-card"), "pm_card_threeDSecure2Required"))
+	buyer.shot("order-with-3ds-card")
+	buyer.press("pay, and go to the bank", "#pay-button", "#bank-complete")
+	buyer.shot("bank-page")
+	buyer.press("complete the authentication", "#bank-complete", "[data-testid=order-detail]")
+	if !strings.Contains(buyer.location(), "/orders/"+orderID) {
+		t.Errorf("the bank sent the buyer to %s, want the order's page", buyer.location())
+	}
+	buyer.reloadUntil("the order to be paid", 30*time.Second, func() bool { return buyer.exists("#order-paid") })
+	buyer.shot("order-paid")
+
+	seller.open("open My sales", "/sales", "#sales")
+	row := `[data-testid=sale][data-order-id="` + orderID + `"]`
+	if got := seller.textOf(row + " [data-testid=sale-payout]"); got != "Paid to your account" {
+		t.Errorf("the sale's payout says %q, want Paid to your account", got)
+	}
+	for sel, want := range map[string]string{"#sales-gross": "$42.50", "#sales-fees": "$4.25", "#sales-net": "$38.25", "#sales-pending": "$0.00"} {
+		if got := seller.textOf(sel); got != want {
+			t.Errorf("%s shows %q, want %q", sel, got, want)
+		}
+	}
+	seller.shot("my-sales")
+}
+
 func TestBrowserUnpaidOrderExpires(t *testing.T) {
 	b := newBrowser(t)
 	seller := b.person("seller")

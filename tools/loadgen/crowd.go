@@ -71,10 +71,10 @@ func runCrowd(ctx context.Context, o options) (*crowdResult, error) {
 	}
 	src := check.Sources{PaymentsSidecar: o.paymentsSidecar}
 	if rec := recorderURL(o.meshDir); rec != "" {
-		src.Charges = func(ctx context.Context) ([]check.Charge, error) { return stripeCharges(ctx, rec) }
+		src.Charges = func(ctx context.Context) ([]check.Charge, []check.Transfer, error) { return stripeCharges(ctx, rec) }
 	}
 	fmt.Fprintln(os.Stderr, "loadgen: checking the invariants")
-	checks, snap, took, err := check.Converge(ctx, l, src, check.Bounds{Expiry: o.expiryBound}, o.settle, os.Stderr)
+	checks, snap, took, err := check.Converge(ctx, l, src, check.Bounds{Expiry: o.expiryBound, FeeBasisPoints: check.DefaultFeeBasisPoints}, o.settle, os.Stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -110,24 +110,26 @@ func recorderURL(meshDir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// stripeCharges reads what the recorder saw Stripe take and give back.
-func stripeCharges(ctx context.Context, rec string) ([]check.Charge, error) {
+// stripeCharges reads what the recorder saw Stripe take and give back, and
+// send to sellers.
+func stripeCharges(ctx context.Context, rec string) ([]check.Charge, []check.Transfer, error) {
 	var intents []mesh.StripeIntent
 	var calls []mesh.StripeCall
 	for path, v := range map[string]any{mesh.RecorderIntentsPath: &intents, mesh.RecorderCallsPath: &calls} {
 		req, err := http.NewRequestWithContext(ctx, "GET", rec+path, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		err = json.NewDecoder(resp.Body).Decode(v)
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return check.ChargesOf(intents, calls), nil
+	charges, transfers := check.ChargesOf(intents, calls)
+	return charges, transfers, nil
 }

@@ -176,6 +176,11 @@ func Up(ctx context.Context, opts Options) (_ *Mesh, err error) {
 	if m.gateway, err = startGateway(m); err != nil {
 		return nil, err
 	}
+	// Stripe's webhooks reach payments through the public origin, as they
+	// would from Stripe.
+	if secret, err := m.Secret("stripe-webhook-secret"); err == nil {
+		m.stripe.webhooks(m.URL()+"/api/payments/webhook", secret)
+	}
 	m.writeState()
 	m.say("healthy in %s: %s", since(t0), m.URL())
 	return m, nil

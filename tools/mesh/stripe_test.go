@@ -107,6 +107,33 @@ func TestTheTestModeStripeDecidesByTestPaymentMethods(t *testing.T) {
 			t.Errorf("after authenticating: %v", obj)
 		}
 	})
+	t.Run("confirmed with a return URL, the bank's page sends the buyer back", func(t *testing.T) {
+		for _, action := range []string{"complete", "fail"} {
+			id := intent("pm_card_threeDSecure2Required", "k5-"+action)
+			_, obj := stripePost(t, base, "/v1/payment_intents/"+id+"/confirm", "c5-"+action, url.Values{"return_url": {"https://tix.example/orders/o1"}})
+			next, _ := obj["next_action"].(map[string]any)
+			redirect, _ := next["redirect_to_url"].(map[string]any)
+			page, _ := redirect["url"].(string)
+			if next["type"] != "redirect_to_url" || page != base+RecorderAuthenticatePath+id {
+				t.Fatalf("confirm: next_action %v, want the bank's page", next)
+			}
+			if resp, err := http.Get(page); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("the bank's page: %v %v", resp, err)
+			}
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.PostForm(page, url.Values{"action": {action}})
+			if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://tix.example/orders/o1?payment_intent="+id {
+				t.Fatalf("%s: %v %v, want 303 back to the order", action, resp, err)
+			}
+			want := map[string]string{"complete": "succeeded", "fail": "requires_payment_method"}[action]
+			rec.mu.Lock()
+			got := rec.intents[id].status
+			rec.mu.Unlock()
+			if got != want {
+				t.Errorf("%s: intent %s, want %s", action, got, want)
+			}
+		}
+	})
 	t.Run("a request repeated under its idempotency key is answered as the first", func(t *testing.T) {
 		a := intent("pm_card_visa", "k4")
 		b := intent("pm_card_visa", "k4")

@@ -19,7 +19,7 @@ var samples = []interface{ Message() Message }{
 	TicketCreatedEvent{ID: "t1", Version: 0, Title: "Concert", Price: 20.5, UserID: "u1"},
 	TicketUpdatedEvent{ID: "t1", Version: 1, Title: "Concert", Price: 20.5, UserID: "u1", OrderID: "o1"},
 	OrderCreatedEvent{ID: "o1", Version: 0, Status: OrderStatusCreated, UserID: "u2",
-		ExpiresAt: time.Date(2026, 11, 25, 12, 15, 0, 0, time.UTC), Ticket: OrderTicket{ID: "t1", Price: 20.5}},
+		ExpiresAt: time.Date(2026, 11, 25, 12, 15, 0, 0, time.UTC), Ticket: OrderTicket{ID: "t1", Price: 20.5}, SellerID: "u1"},
 	OrderCancelledEvent{ID: "o1", Version: 1, Ticket: OrderTicket{ID: "t1"}},
 	ExpirationCompleteEvent{OrderID: "o1"},
 	PaymentCreatedEvent{ID: "p1", OrderID: "o1", StripeID: "ch_1"},
@@ -104,5 +104,14 @@ func TestEventIDsAreDeterministic(t *testing.T) {
 	}
 	if a == c {
 		t.Errorf("different events share id %q", a)
+	}
+}
+
+// An order:created of the original's shape (no sellerId) still decodes.
+func TestAnOrderCreatedWithoutItsSellerDecodes(t *testing.T) {
+	old := `{"id":"o1","version":0,"status":"created","userId":"u2","expiresAt":"2026-11-25T12:15:00Z","ticket":{"id":"t1","price":20.5}}`
+	var ev OrderCreatedEvent
+	if err := json.Unmarshal([]byte(old), &ev); err != nil || ev.ID != "o1" || ev.Ticket.Price != 20.5 || ev.SellerID != "" {
+		t.Errorf("decoded %+v, %v", ev, err)
 	}
 }

@@ -23,6 +23,9 @@ type OrderTicket struct {
 }
 
 // OrderCreatedEvent is published when an order takes a ticket (version 0).
+// SellerID, added to the original's payload, is the ticket's seller (the
+// account a marketplace pays); an event without it (an older publisher)
+// still decodes, with it empty.
 type OrderCreatedEvent struct {
 	ID        string      `json:"id"`
 	Version   int64       `json:"version"`
@@ -30,6 +33,7 @@ type OrderCreatedEvent struct {
 	UserID    string      `json:"userId"`
 	ExpiresAt time.Time   `json:"expiresAt"`
 	Ticket    OrderTicket `json:"ticket"`
+	SellerID  string      `json:"sellerId,omitempty"`
 }
 
 // OrderCancelledEvent is published when an order is cancelled, by its buyer or

@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -41,6 +42,15 @@ func (e *Env) Float(k, def string) float64 {
 	f, err := strconv.ParseFloat(e.String(k, def), 64)
 	if err != nil || f <= 0 {
 		e.errs = append(e.errs, fmt.Errorf("%s: want a positive number such as %s", k, def))
+	}
+	return f
+}
+
+// Percent returns k parsed as a percentage from 0 up to, not including, 100.
+func (e *Env) Percent(k, def string) float64 {
+	f, err := strconv.ParseFloat(e.String(k, def), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f >= 100 {
+		e.errs = append(e.errs, fmt.Errorf("%s: want a percentage from 0 to less than 100, such as %s", k, def))
 	}
 	return f
 }

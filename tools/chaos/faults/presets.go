@@ -15,9 +15,9 @@ func Full(seed uint64) Options {
 		Plan:             Plan{Kills: 10, Pauses: 5, Cuts: 10, KillAll: 2, Gap: 2 * time.Second},
 		MinLoad:          10 * time.Minute,
 		Tail:             20 * time.Second,
-		Crowd:            crowd.Options{Sellers: 2, Buyers: 6, Racers: 6, Tickets: 300, HotEvery: time.Second, PayShare: 0.5, CancelShare: 0.1, Sample: 10},
+		Crowd:            crowd.Options{Sellers: 3, Buyers: 6, Racers: 6, Tickets: 300, HotEvery: time.Second, PayShare: 0.5, CancelShare: 0.1, Sample: 10},
 		ExpirationWindow: 20 * time.Second,
-		Bounds:           check.Bounds{Expiry: 45 * time.Second},
+		Bounds:           check.Bounds{Expiry: 45 * time.Second, FeeBasisPoints: check.DefaultFeeBasisPoints},
 		Settle:           3 * time.Minute,
 		NetCut:           true,
 	}

@@ -173,8 +173,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	pay := m.App("payments")
 	src := check.Sources{
 		PaymentsSidecar: "http://127.0.0.1:" + strconv.Itoa(pay.DaprHTTP),
-		Charges: func(context.Context) ([]check.Charge, error) {
-			return check.ChargesOf(m.StripeIntents(), m.StripeCalls()), nil
+		Charges: func(context.Context) ([]check.Charge, []check.Transfer, error) {
+			charges, transfers := check.ChargesOf(m.StripeIntents(), m.StripeCalls())
+			return charges, transfers, nil
 		},
 		Deliveries: deliveries(m),
 	}

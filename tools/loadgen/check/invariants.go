@@ -23,6 +23,17 @@ type Result struct {
 type Bounds struct {
 	// Expiry: an unpaid order is cancelled at most this long after its deadline.
 	Expiry time.Duration
+	// FeeBasisPoints is the platform's fee on each payment (payments'
+	// PLATFORM_FEE_PERCENT x 100; DefaultFeeBasisPoints is its default).
+	FeeBasisPoints int64
+}
+
+// DefaultFeeBasisPoints is payments' default fee, 10 percent.
+const DefaultFeeBasisPoints = 1000
+
+// feeOf is payments' fee on amount cents: rounded half up to the cent.
+func feeOf(amount, basisPoints int64) int64 {
+	return min(max((amount*basisPoints+5000)/10000, 0), amount)
 }
 
 // live statuses hold their ticket.
@@ -64,7 +75,11 @@ func Evaluate(s *Snapshot, l *crowd.Ledger, b Bounds) []Result {
 		out = append(out, paymentsAgreeWithOrders(s), neverCompleteAndCancelled(s, l))
 	}
 	if s.Charges != nil {
-		out = append(out, noDoubleCharge(s, l), chargesBelongToCompleteOrders(s), noRefundForTheCrowd(s), pricesAgree(s))
+		out = append(out, noDoubleCharge(s, l), chargesBelongToCompleteOrders(s), completeOrdersHaveASucceededIntent(s))
+		if s.Payments != nil {
+			out = append(out, sellersPaidTheirShare(s, l, b), noTransferForARefund(s))
+		}
+		out = append(out, noRefundForTheCrowd(s), pricesAgree(s))
 	}
 	if s.Deliveries != nil {
 		out = append(out, noEventLost(s.Deliveries))
@@ -340,6 +355,136 @@ func pricesAgree(s *Snapshot) Result {
 		}
 	}
 	return v.done()
+}
+
+// completeOrdersHaveASucceededIntent: no order is complete unless Stripe
+// took its money (a PaymentIntent of it succeeded).
+func completeOrdersHaveASucceededIntent(s *Snapshot) Result {
+	v := newVerdict("no order complete without a succeeded PaymentIntent")
+	paid := map[string]bool{}
+	for _, c := range s.Charges {
+		if !c.Refund {
+			paid[c.OrderID] = true
+		}
+	}
+	for _, o := range sortedOrders(s.Orders) {
+		if o.Status != "complete" {
+			continue
+		}
+		v.checked(1)
+		if !paid[o.ID] {
+			v.fail("order %s is complete, but no PaymentIntent of it succeeded", o.ID)
+		}
+	}
+	return v.done()
+}
+
+// sellersPaidTheirShare: for every paid order, the platform's fee is exact
+// in cents (the payment's and the destination charge's), and its seller got
+// exactly the rest, once: with a destination charge, or by one transfer
+// after the charge once the seller had connected a payout account. The
+// share of a seller who never connected waits (pending), sent nowhere.
+// Summed, the transfers equal the seller shares of the complete orders.
+func sellersPaidTheirShare(s *Snapshot, l *crowd.Ledger, b Bounds) Result {
+	v := newVerdict("each seller got exactly their share of each paid order, once, and the fee is exact to the cent")
+	charged, refunded := chargesByOrder(s)
+	got, sends := transfersByOrder(s)
+	var sumShares, sumGot int64
+	for _, o := range sortedOrders(s.Orders) {
+		c, ok := charged[o.ID]
+		if !ok || refunded[o.ID] || o.Status != "complete" {
+			continue // noTransferForARefund and the charge invariants judge those
+		}
+		v.checked(1)
+		p := s.Payments[o.ID]
+		fee := feeOf(c.Amount, b.FeeBasisPoints)
+		received := got[o.ID]
+		if c.Destination != "" {
+			received += c.Amount - c.Fee
+		}
+		want := c.Amount - fee
+		if c.Destination == "" && !l.HasConnected(p.SellerID) {
+			want = 0 // waits on the platform until the seller connects
+		}
+		switch {
+		case p.Fee != fee || (c.Destination != "" && c.Fee != fee):
+			v.fail("order %s: %d cents charged, fee %d (payments) and %d (the charge), want %d", o.ID, c.Amount, p.Fee, c.Fee, fee)
+		case sends[o.ID] > 1:
+			v.fail("order %s: %d transfers, want at most 1", o.ID, sends[o.ID])
+		case received != want:
+			v.fail("order %s: seller %s got %d cents of %d (fee %d, destination %q, payout %q), want %d",
+				o.ID, p.SellerID, received, c.Amount, fee, c.Destination, p.Transfer, want)
+		case want == 0 && p.Transfer != "pending":
+			v.fail("order %s: the share of a seller who never connected is %q, want pending", o.ID, p.Transfer)
+		}
+		sumShares, sumGot = sumShares+want, sumGot+received
+	}
+	v.r.Note = fmt.Sprintf("sellers got %d cents, their shares of complete orders total %d", sumGot, sumShares)
+	return v.done()
+}
+
+// noTransferForARefund: a refunded payment leaves its seller nothing: no
+// transfer of it stands (it was reversed, or never sent), and a refunded
+// destination charge took its transfer back.
+func noTransferForARefund(s *Snapshot) Result {
+	v := newVerdict("no transfer stands for a refunded payment")
+	charged, refunded := chargesByOrder(s)
+	got, _ := transfersByOrder(s)
+	reversed := map[string]bool{}
+	for _, c := range s.Charges {
+		if c.Refund && c.ReverseTransfer {
+			reversed[c.OrderID] = true
+		}
+	}
+	for _, id := range sortedKeys(refunded) {
+		if _, ours := s.Orders[id]; !ours {
+			continue
+		}
+		v.checked(1)
+		c := charged[id]
+		switch {
+		case got[id] != 0:
+			v.fail("order %s was refunded, but %d cents sent to its seller stand", id, got[id])
+		case c.Destination != "" && !reversed[id]:
+			v.fail("order %s: a refunded destination charge whose transfer was not reversed", id)
+		}
+	}
+	for _, id := range sortedKeys(got) {
+		if _, paid := charged[id]; !paid && got[id] != 0 {
+			if _, ours := s.Orders[id]; ours {
+				v.fail("order %s was never charged, but %d cents were sent for it", id, got[id])
+			}
+		}
+	}
+	return v.done()
+}
+
+// chargesByOrder returns each order's succeeded charge, and which orders were refunded.
+func chargesByOrder(s *Snapshot) (map[string]Charge, map[string]bool) {
+	charged, refunded := map[string]Charge{}, map[string]bool{}
+	for _, c := range s.Charges {
+		if c.Refund {
+			refunded[c.OrderID] = true
+		} else {
+			charged[c.OrderID] = c
+		}
+	}
+	return charged, refunded
+}
+
+// transfersByOrder returns what each order's transfers left with its seller
+// (sent less reversed), and how many were sent.
+func transfersByOrder(s *Snapshot) (map[string]int64, map[string]int) {
+	got, sends := map[string]int64{}, map[string]int{}
+	for _, t := range s.Transfers {
+		if t.Reversal {
+			got[t.OrderID] -= t.Amount
+		} else {
+			got[t.OrderID] += t.Amount
+			sends[t.OrderID]++
+		}
+	}
+	return got, sends
 }
 
 // noEventLost: every event on the stream was handled by every subscriber of

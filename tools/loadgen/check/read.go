@@ -22,8 +22,9 @@ type Sources struct {
 	// no public read API. "" leaves the payments invariants out.
 	PaymentsSidecar string
 	PaymentsStore   string // default payments-store
-	// Charges returns the Stripe charges counted at the edge (nil: not counted).
-	Charges func(context.Context) ([]Charge, error)
+	// Charges returns the Stripe charges counted at the edge, and the
+	// transfers to sellers (nil: not counted).
+	Charges func(context.Context) ([]Charge, []Transfer, error)
 	// Deliveries reads the broker's stream and the subscribers' handled
 	// deliveries (nil: not counted).
 	Deliveries func(context.Context) (*Deliveries, error)
@@ -77,11 +78,14 @@ func Read(ctx context.Context, l *crowd.Ledger, src Sources) (*Snapshot, error) 
 		}
 	}
 	if src.Charges != nil {
-		if s.Charges, err = src.Charges(ctx); err != nil {
+		if s.Charges, s.Transfers, err = src.Charges(ctx); err != nil {
 			return nil, fmt.Errorf("the Stripe charges: %w", err)
 		}
 		if s.Charges == nil {
 			s.Charges = []Charge{}
+		}
+		if s.Transfers == nil {
+			s.Transfers = []Transfer{}
 		}
 	}
 	if src.Deliveries != nil {
@@ -139,12 +143,15 @@ func readPayments(ctx context.Context, src Sources, orders map[string]OrderView)
 				Status   string `json:"status"`
 				StripeID string `json:"stripeId"`
 				Amount   int64  `json:"amount"`
+				Fee      int64  `json:"fee"`
+				SellerID string `json:"sellerId"`
+				Transfer string `json:"transfer"`
 			}
 			if err := json.Unmarshal(it.Data, &v); err != nil {
 				return nil, fmt.Errorf("payments' state %s: %w", it.Key, err)
 			}
 			_, id, _ := strings.Cut(it.Key, "|")
-			out[id] = PaymentView{PaymentStatus: v.Status, StripeID: v.StripeID, Amount: v.Amount}
+			out[id] = PaymentView{PaymentStatus: v.Status, StripeID: v.StripeID, Amount: v.Amount, Fee: v.Fee, SellerID: v.SellerID, Transfer: v.Transfer}
 		}
 	}
 	return out, nil
@@ -233,19 +240,28 @@ func Converge(ctx context.Context, l *crowd.Ledger, src Sources, b Bounds, limit
 }
 
 // ChargesOf is what Stripe took (each PaymentIntent that succeeded) and gave
-// back (each refund, repeats under one idempotency key aside), as the mesh's
-// recorder holds them.
-func ChargesOf(intents []mesh.StripeIntent, calls []mesh.StripeCall) []Charge {
-	out := []Charge{}
+// back (each refund, repeats under one idempotency key aside), and what the
+// platform sent sellers (each transfer and reversal), as the mesh's recorder
+// holds them.
+func ChargesOf(intents []mesh.StripeIntent, calls []mesh.StripeCall) ([]Charge, []Transfer) {
+	charges, transfers := []Charge{}, []Transfer{}
 	for _, in := range intents {
 		if in.Status == "succeeded" {
-			out = append(out, Charge{OrderID: in.OrderID, IntentID: in.ID, Amount: in.Amount})
+			charges = append(charges, Charge{OrderID: in.OrderID, IntentID: in.ID, Amount: in.Amount, Destination: in.Destination, Fee: in.Fee})
 		}
 	}
 	for _, c := range calls {
-		if c.Method == http.MethodPost && strings.HasPrefix(c.Path, "/v1/refunds") && c.Status/100 == 2 && !c.Replayed {
-			out = append(out, Charge{OrderID: c.OrderID, IntentID: c.IntentID, Amount: c.Amount, Refund: true})
+		if c.Method != http.MethodPost || c.Status/100 != 2 || c.Replayed {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(c.Path, "/v1/refunds"):
+			charges = append(charges, Charge{OrderID: c.OrderID, IntentID: c.IntentID, Amount: c.Amount, Refund: true, ReverseTransfer: c.ReverseTransfer})
+		case c.Outcome == "transferred":
+			transfers = append(transfers, Transfer{OrderID: c.OrderID, Destination: c.Destination, Amount: c.Amount})
+		case c.Outcome == "reversed":
+			transfers = append(transfers, Transfer{OrderID: c.OrderID, Amount: c.Amount, Reversal: true})
 		}
 	}
-	return out
+	return charges, transfers
 }

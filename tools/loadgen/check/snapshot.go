@@ -34,7 +34,12 @@ type TicketView struct {
 type PaymentView struct {
 	PaymentStatus string // "", pending, requires_action, processing, succeeded, refunded, abandoned
 	StripeID      string
-	Amount        int64 // cents
+	Amount        int64  // cents
+	Fee           int64  // the platform's fee, cents
+	SellerID      string // whose ticket it paid for
+	// Transfer is where the seller's share stands: destination (it went
+	// with the charge), pending, sent, reversed, cancelled.
+	Transfer string
 }
 
 // Charge is money Stripe took for an order (a PaymentIntent that
@@ -45,6 +50,21 @@ type Charge struct {
 	IntentID string
 	Amount   int64 // cents
 	Refund   bool  // a refund of the order's payment, not a payment
+	// Destination and Fee: a destination charge's connected account, which
+	// got Amount - Fee with the charge; ReverseTransfer: a refund that took
+	// that share (and the fee) back.
+	Destination     string
+	Fee             int64
+	ReverseTransfer bool
+}
+
+// Transfer is money the platform sent a seller's connected account for an
+// order after its charge, or (Reversal) took back, as the recorder counted it.
+type Transfer struct {
+	OrderID     string
+	Destination string
+	Amount      int64 // cents
+	Reversal    bool
 }
 
 // Deliveries are the events published to the broker and the deliveries each
@@ -61,8 +81,9 @@ type Snapshot struct {
 	Orders   map[string]OrderView   // by order id: every buyer's orders
 	Tickets  map[string]TicketView  // by ticket id: every ticket the crowd listed
 	Payments map[string]PaymentView // by order id; nil when payments was not read
-	// Charges is nil when the Stripe calls were not counted.
-	Charges []Charge
+	// Charges and Transfers are nil when the Stripe calls were not counted.
+	Charges   []Charge
+	Transfers []Transfer
 	// Deliveries is nil when deliveries were not counted.
 	Deliveries *Deliveries
 }

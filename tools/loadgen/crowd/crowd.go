@@ -1,7 +1,10 @@
 // Package crowd drives the marketplace's public origin like a crowd: sellers
 // list tickets; buyers order distinct tickets as fast as they can while
 // racers pounce on hot tickets all at once; some orders are paid, some
-// cancelled, the rest left to expire. It records every request and every
+// cancelled, the rest left to expire. The first seller connects a payout
+// account before the load (their sales are destination charges), the second
+// halfway through it (their earlier shares wait, then are sent), the others
+// never (their shares wait). It records every request and every
 // order in a Ledger, for the load report and the fault checker.
 package crowd
 
@@ -91,6 +94,9 @@ func Run(ctx context.Context, o Options) (*Ledger, error) {
 		return nil, err
 	}
 	c := &crowd{o: o, l: l, pool: pool}
+	if len(l.Sellers) > 1 {
+		c.connect(ctx, l.Sellers[0])
+	}
 	if len(pool) > 0 {
 		// Orders learns of tickets through events; the last one listed
 		// being orderable means (nearly) all are.
@@ -138,6 +144,17 @@ func (c *crowd) load(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			c.hot(ctx, runCtx, rand.New(rand.NewPCG(c.o.Seed, 1<<32)))
+		}()
+	}
+	if len(c.l.Sellers) > 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select { // halfway, or when the load ends sooner
+			case <-runCtx.Done():
+			case <-time.After(c.o.Duration / 2):
+			}
+			c.connect(ctx, c.l.Sellers[1])
 		}()
 	}
 	done := make(chan struct{})

@@ -55,8 +55,28 @@ type Ledger struct {
 	Completed Series
 	// Unseen counts sampled propagations never seen within the watch limit.
 	Unseen int
-	Start  time.Time // the load phase
-	End    time.Time
+	// Connected: the sellers (by user id) who connected a payout account,
+	// and when their onboarding was done.
+	Connected map[string]time.Time
+	Start     time.Time // the load phase
+	End       time.Time
+}
+
+// HasConnected says whether the seller connected a payout account.
+func (l *Ledger) HasConnected(sellerID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.Connected[sellerID]
+	return ok
+}
+
+func (l *Ledger) connected(sellerID string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Connected == nil {
+		l.Connected = map[string]time.Time{}
+	}
+	l.Connected[sellerID] = at
 }
 
 func (l *Ledger) request(r Request) {

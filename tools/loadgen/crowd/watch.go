@@ -91,7 +91,7 @@ func (l *Ledger) list(ctx context.Context, n int) ([]string, error) {
 				}
 				var tk struct{ ID string }
 				at := time.Now()
-				status, took, err := seller.Call(ctx, "POST", "/api/tickets", map[string]any{"title": fmt.Sprintf("Crowd ticket %d", i), "price": 10 + i%90}, &tk)
+				status, took, err := seller.Call(ctx, "POST", "/api/tickets", map[string]any{"title": fmt.Sprintf("Crowd ticket %d", i), "price": Price(i)}, &tk)
 				r := Request{At: at, Endpoint: "POST /api/tickets", Status: status, Latency: took}
 				if err != nil {
 					r.Status, r.Err = 0, ErrorKind(err)
@@ -134,3 +134,8 @@ func (c *crowd) waitOrderable(ctx context.Context) error {
 		}
 	}
 }
+
+// Price is the crowd's i-th ticket's price: whole dollars and cents from
+// $10.00 to $99.93, so that a fee rounds to the cent (10% of $33.35 is
+// $3.335: $3.34).
+func Price(i int) float64 { return float64(1000+(i%90)*100+(i*7)%100) / 100 }
