@@ -11,8 +11,15 @@ import (
 func waitStatus(t testing.TB, u *user, orderID, status string, within time.Duration) order {
 	t.Helper()
 	var o order
+	seen := ""
+	defer func() {
+		if t.Failed() {
+			t.Logf("order %s was last %q", orderID, seen)
+		}
+	}()
 	eventually(t, within, "order "+orderID+" to become "+status, func() bool {
 		u.do("GET", "/api/orders/"+orderID, nil).want(t, 200).json(t, &o)
+		seen = o.Status
 		return o.Status == status
 	})
 	return o
