@@ -7,7 +7,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 # the modules whose tests run without a mesh: all but the end-to-end suite
 UNIT_MODULES := $(filter-out %/tools/e2e,$(MODULES))
 
-.PHONY: help up test check-tree test-unit test-e2e test-chaos load chaos fuzz runtime vet fmt clean
+.PHONY: help up test check-tree check-modules test-unit test-runtime test-e2e test-chaos load chaos fuzz runtime vet fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,10 +15,14 @@ help: ## list the targets
 up: ## run the whole marketplace locally (http://localhost:8080); Ctrl-C stops it
 	$(GO) run ./tools/mesh/cmd/mesh up
 
-test: check-tree vet test-unit test-e2e test-chaos ## every test: unit tests, the real mesh end to end, a short fault run
+test: check-tree vet check-modules test-unit test-runtime test-e2e test-chaos ## every test: unit tests, the runtime's components, the real mesh end to end, a short fault run
 
 check-tree: ## fail if git tracks an executable or a file over 1 MiB (report images under docs/ aside)
 	@cd tools/k8scheck && $(GO) test -count=1 -run '^TestTrackedFile' .
+
+check-modules: ## every module builds alone, as the images build the apps (GOWORK=off, -mod=readonly: go.mod and go.sum complete)
+	@for m in $(MODULES); do (cd $$m && GOWORK=off GOFLAGS=-mod=readonly $(GO) vet ./... >/dev/null) || \
+	  { echo "$$m does not build outside the workspace: cd $$m && GOWORK=off go mod tidy"; exit 1; }; done
 
 runtime: ## build the pinned Dapr runtime (once per machine) and print where it is
 	@$(GO) run ./tools/mesh/cmd/mesh runtime
@@ -28,6 +32,10 @@ vet: ## go vet every module
 
 test-unit: ## unit tests of every module but tools/e2e, with the race detector (no mesh)
 	@for m in $(UNIT_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+
+test-runtime: runtime ## Dapr's conformance suites + our tests on the patched JetStream and PostgreSQL (own NATS and PostgreSQL, free ports)
+	@cd tools/runtime && GOWORK=off $(GO) vet ./...
+	@cd tools/runtime/conformance && GOWORK=off $(GO) vet . && GOWORK=off $(GO) test -count=1 -timeout 10m .
 
 # the brokers the end-to-end suite runs on, one after another (BROKERS=redis make test-e2e runs one)
 BROKERS ?= jetstream redis rabbitmq

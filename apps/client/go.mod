@@ -1,16 +1,22 @@
 module github.com/tixmesh/ticketing/apps/client
 
-go 1.26.0
+go 1.26.4
 
 require github.com/tixmesh/ticketing/apps/pkg v0.0.0
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
+)
+
+require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/dapr/dapr v1.16.0 // indirect
-	github.com/dapr/durabletask-go v0.10.0 // indirect
-	github.com/dapr/go-sdk v1.13.0 // indirect
-	github.com/dapr/kit v0.16.1 // indirect
+	github.com/dapr/dapr v1.18.0 // indirect
+	github.com/dapr/durabletask-go v0.12.1 // indirect
+	github.com/dapr/go-sdk v1.15.0 // indirect
+	github.com/dapr/kit v0.18.1 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -29,3 +35,8 @@ require (
 )
 
 replace github.com/tixmesh/ticketing/apps/pkg => ../pkg
+
+// go-sdk v1.15.0 pulls dapr v1.18.0, which pins go-etcd-cron v0.12.5: the
+// module proxy does not serve its .info, so `go list -m all` and `go mod
+// download` fail on it. v0.12.6 is served; no app links it.
+replace github.com/diagridio/go-etcd-cron => github.com/diagridio/go-etcd-cron v0.12.6

@@ -28,8 +28,9 @@ func handleActorConfig() http.Handler {
 
 // handleReminder runs when a slot's reminder fires (at the slot's start; it
 // answers once the slot's orders are fired at their deadlines) or an order's
-// own: 200 once the expirations are committed (or safely re-scheduled), 500
-// otherwise so that it is retried.
+// own: 200 once the expirations are committed, an error status otherwise, so
+// that the scheduler delivers the reminder again REMINDER_RETRY_DELAY later,
+// for ever (the failure policy it was registered with, see reminderRequest).
 func handleReminder(log *slog.Logger, s *scheduler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vars := mux.Vars(r)

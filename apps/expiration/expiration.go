@@ -69,11 +69,10 @@ const (
 	slotActor    = "ExpirationSlot"
 	slotReminder = "due"
 	// orderActor is one actor per order, for a deadline whose slot has
-	// already begun (a late delivery, a window shorter than a slot) and for
-	// follow-ups of a firing that could not be saved.
+	// already begun (a late delivery, a window shorter than a slot). (Before
+	// reminders had failure policies, it also took follow-up reminders named
+	// expire-retry-<n> for a firing that could not be saved; any left in a
+	// scheduler are handled like orderReminder.)
 	orderActor    = "OrderExpiration"
 	orderReminder = "expire"
-	// retryReminderName prefixes follow-up reminders, registered when a
-	// firing could not be saved.
-	retryReminderName = "expire-retry"
 )

@@ -25,7 +25,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		sched := newScheduler(app.Log, db, newReminders(client), cfg)
+		sched := newScheduler(app.Log, db, newReminders(client, cfg.RetryDelay), cfg)
 		app.Go(func(ctx context.Context) { sched.sweepEvery(ctx, cfg.SweepInterval, cfg.SweepGrace) })
 		return newServer(app.Log, cfg, sched), nil
 	})

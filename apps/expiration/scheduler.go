@@ -17,13 +17,12 @@ import (
 // scheduler is expiration's behaviour: schedule on order:created, forget on
 // order:cancelled, publish expiration:complete at each order's deadline.
 type scheduler struct {
-	log        *slog.Logger
-	db         *store.Store
-	reminders  reminders
-	retryDelay time.Duration
-	slotWidth  time.Duration
-	lateness   *latenessStats
-	now        func() time.Time
+	log       *slog.Logger
+	db        *store.Store
+	reminders reminders
+	slotWidth time.Duration
+	lateness  *latenessStats
+	now       func() time.Time
 	// wait returns at t, or with ctx's error.
 	wait func(ctx context.Context, t time.Time) error
 
@@ -35,8 +34,7 @@ type scheduler struct {
 
 func newScheduler(log *slog.Logger, db *store.Store, rem reminders, cfg config) *scheduler {
 	return &scheduler{
-		log: log, db: db, reminders: rem,
-		retryDelay: cfg.RetryDelay, slotWidth: cfg.SlotWidth,
+		log: log, db: db, reminders: rem, slotWidth: cfg.SlotWidth,
 		lateness: newLatenessStats(), now: time.Now, wait: waitUntil,
 		reminded: map[string]time.Time{},
 	}
@@ -288,9 +286,11 @@ func (s *scheduler) fireChange(orderID string) store.Change[time.Duration] {
 	}
 }
 
-// fireAll fires the given orders together and records their lateness; an
-// order whose firing could not be saved is retried later by a reminder of its
-// own. It fails only if that could not be registered either.
+// fireAll fires the given orders together and records their lateness. It
+// fails if any firing could not be saved: the reminder being handled then
+// answers with an error, and its failure policy (see reminderRequest) delivers
+// it again after REMINDER_RETRY_DELAY, and again, until it succeeds. The
+// orders fired meanwhile are final, so a repeated delivery skips them.
 func (s *scheduler) fireAll(ctx context.Context, orderIDs []string) error {
 	cs := make([]store.Change[time.Duration], len(orderIDs))
 	for i, id := range orderIDs {
@@ -301,9 +301,8 @@ func (s *scheduler) fireAll(ctx context.Context, orderIDs []string) error {
 	for i, err := range errs {
 		switch {
 		case err != nil:
-			if rerr := s.retryLater(ctx, orderIDs[i], err); rerr != nil {
-				failed = append(failed, rerr)
-			}
+			s.log.Warn("expiration could not be committed; the reminder will be retried", "order", orderIDs[i], "err", err)
+			failed = append(failed, fmt.Errorf("fire order %s: %w", orderIDs[i], err))
 		case lates[i] != notFired:
 			s.lateness.observe(lates[i])
 			s.log.Info("order expired", "order", orderIDs[i], "late", lates[i].Round(time.Millisecond))
@@ -318,26 +317,13 @@ func (s *scheduler) fire(ctx context.Context, orderID string) error {
 	return s.fireAll(ctx, []string{orderID})
 }
 
-// retryLater registers a follow-up reminder for an order whose firing failed
-// with cause; the error is that of the registration.
-func (s *scheduler) retryLater(ctx context.Context, orderID string, cause error) error {
-	retryAt := s.now().Add(s.retryDelay)
-	// A fresh name each time: the scheduler deletes the reminder that is firing
-	// now once its call returns, and must not take the follow-up with it.
-	name := fmt.Sprintf("%s-%d", retryReminderName, retryAt.UnixNano())
-	if err := s.reminders.register(ctx, orderActor, orderID, name, retryAt); err != nil {
-		return fmt.Errorf("fire order %s: %w (and re-registering failed: %v)", orderID, cause, err)
-	}
-	s.log.Warn("expiration could not be committed; retrying later", "order", orderID, "retry_at", retryAt, "err", cause)
-	return nil
-}
-
 // fireSlot handles a slot's reminder, due at the slot's start: it fires each
 // of the slot's waiting orders at its own deadline (those due together, in
 // one commit), then deletes the slot, whose orders are all final. It answers
 // once all are fired, so that if the app dies meanwhile the scheduler
-// delivers the reminder again; an error (nothing could be saved) asks for
-// that too.
+// delivers the reminder again. If any firing could not be saved it fires the
+// others all the same, keeps the slot and fails: the reminder is delivered
+// again after REMINDER_RETRY_DELAY and fires what is still waiting.
 func (s *scheduler) fireSlot(ctx context.Context, id string) error {
 	slIt, err := s.db.Get(ctx, slotKey(id))
 	if err != nil || !slIt.Found() {
@@ -385,7 +371,7 @@ func (s *scheduler) fireSlot(ctx context.Context, id string) error {
 	if len(failed) > 0 {
 		return errors.Join(failed...)
 	}
-	// Every order is final, or will be fired by a reminder of its own.
+	// Every order is final.
 	_, err = store.Apply(ctx, s.db, deleteSlotChange(slIt))
 	return err
 }

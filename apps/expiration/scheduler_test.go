@@ -271,45 +271,87 @@ func TestCancelledOrderNeverExpires(t *testing.T) {
 	}
 }
 
-func TestFiringThatCannotBeSavedIsRescheduledNotLost(t *testing.T) {
+// A firing that cannot be saved fails the reminder's call, so that the
+// scheduler delivers the reminder again (its failure policy, checked below);
+// nothing is lost meanwhile, and the repeated delivery fires what is left.
+func TestFiringThatCannotBeSavedFailsTheReminderAndItsRetryFires(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	start := f.now.Add(time.Minute)
-	if err := f.onCreated(ctx, created(t, "o1", start.Add(10*time.Millisecond))); err != nil {
-		t.Fatal(err)
-	}
-	f.now = start
-	f.state.FailNext = errors.New("database down")
-	if err := f.s.fireSlot(ctx, slotID(start)); err != nil {
-		t.Fatalf("fireSlot answered %v, want success after re-registering", err)
-	}
-	var retry string
-	for _, k := range f.rem.pending() {
-		if strings.HasPrefix(k, orderActor+"/o1/"+retryReminderName) {
-			retry = k
+	for _, id := range []string{"o1", "o2"} {
+		if err := f.onCreated(ctx, created(t, id, start.Add(10*time.Millisecond))); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if retry == "" {
-		t.Fatalf("no follow-up reminder among %v", f.rem.pending())
+	registered := f.rem.calls
+	f.now = start
+	f.state.FailNext = errors.New("database down")
+	if err := f.s.fireSlot(ctx, slotID(start)); err == nil {
+		t.Fatal("fireSlot answered success with its firing unsaved; the scheduler would not deliver the reminder again")
 	}
-	if got, want := f.rem.due[retry], f.now.Add(5*time.Second); !got.Equal(want) {
-		t.Errorf("follow-up due %v, want %v", got, want)
+	if got := f.expired(); len(got) != 0 {
+		t.Fatalf("expired %v with the store down, want none", got)
 	}
-	// The follow-up fires once the store is back.
-	if err := f.s.fire(ctx, "o1"); err != nil {
+	if it, _ := f.state.Get(ctx, slotKey(slotID(start))); !it.Found() {
+		t.Fatal("the slot was deleted with its orders unfired")
+	}
+	if f.rem.calls != registered {
+		t.Errorf("%d reminders registered on failure, want none (the reminder's own retries replace them)", f.rem.calls-registered)
+	}
+	// The scheduler's retry, once the store is back.
+	f.now = start.Add(5 * time.Second)
+	if err := f.s.fireSlot(ctx, slotID(start)); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.expired(); !slices.Equal(got, []string{"o1"}) {
-		t.Errorf("expired %v, want o1 once", got)
+	if got := f.expired(); !slices.Equal(got, []string{"o1", "o2"}) {
+		t.Errorf("expired %v, want o1 and o2 once", got)
+	}
+	if it, _ := f.state.Get(ctx, slotKey(slotID(start))); it.Found() {
+		t.Error("the slot is still there once all its orders fired")
+	}
+	// An order's own reminder likewise.
+	f.state.FailNext = errors.New("database down")
+	if err := f.s.fire(ctx, "o3"); err == nil {
+		t.Fatal("fire answered success with its firing unsaved")
+	}
+	if err := f.s.fire(ctx, "o3"); err != nil || !slices.Contains(f.expired(), "o3") {
+		t.Errorf("the retried reminder: %v, expired %v, want o3 fired", err, f.expired())
 	}
 }
 
-func TestFiringFailsLoudlyWhenNothingCanBeSaved(t *testing.T) {
-	f := newFixture(t)
-	f.state.FailNext = errors.New("database down")
-	f.rem.failed = true
-	if err := f.s.fire(context.Background(), "o1"); err == nil {
-		t.Fatal("fire answered success with the store and the scheduler down; the scheduler would not retry")
+// Every reminder expiration registers is retried for ever, every
+// REMINDER_RETRY_DELAY, when its delivery fails: the scheduler's default
+// (four deliveries a second apart, then dropped) would lose an expiration
+// whenever the app or its store is down for more than a few seconds.
+func TestRemindersAreRetriedForEverAtTheRetryDelay(t *testing.T) {
+	due := time.Date(2026, 11, 25, 12, 0, 0, 500_000_000, time.UTC)
+	req := reminderRequest(slotActor, "1764072000000", slotReminder, due, 5*time.Second)
+	if req.ActorType != slotActor || req.ActorID != "1764072000000" || req.Name != slotReminder || req.Period != "" {
+		t.Errorf("request %+v, want a one-shot %s/1764072000000/%s", req, slotActor, slotReminder)
+	}
+	if req.DueTime != "2026-11-25T12:00:00.5Z" {
+		t.Errorf("due %q, want the absolute deadline", req.DueTime)
+	}
+	if req.FailurePolicy == nil {
+		t.Fatal("no failure policy: the scheduler would drop the reminder after four failed deliveries")
+	}
+	c := req.FailurePolicy.GetPBFailurePolicy().GetConstant()
+	if c == nil {
+		t.Fatalf("policy %v, want a constant one", req.FailurePolicy.GetPBFailurePolicy())
+	}
+	if c.MaxRetries != nil {
+		t.Errorf("max retries %d, want none (for ever)", *c.MaxRetries)
+	}
+	if got := c.GetInterval().AsDuration(); got != 5*time.Second {
+		t.Errorf("interval %v, want the retry delay 5s (zero would be a hot loop)", got)
+	}
+	if _, err := loadConfig(func(k string) string {
+		if k == "REMINDER_RETRY_DELAY" {
+			return "0s"
+		}
+		return ""
+	}); err == nil || !strings.Contains(err.Error(), "REMINDER_RETRY_DELAY") {
+		t.Errorf("REMINDER_RETRY_DELAY=0s: %v, want it refused (the scheduler would retry in a hot loop)", err)
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 
 // Scheme knows every kind this project deploys: the Kubernetes API groups it
 // uses (k8s.io/api, the version kustomize's own dependencies pin), the Gateway
-// API's (sigs.k8s.io/gateway-api v1.4.0, its own Go types), Dapr 1.16.5's CRDs
+// API's (sigs.k8s.io/gateway-api v1.4.0, its own Go types), Dapr 1.18.3's CRDs
 // and GKE's HealthCheckPolicy. A kind outside it is an error, so a new kind
 // gets a decoder before it gets deployed.
 var Scheme = newScheme()

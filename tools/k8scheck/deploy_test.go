@@ -16,7 +16,7 @@ func TestRenderForDeployPointsEveryImageAtTheRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	const reg = "europe-west1-docker.pkg.dev/proj/ticketing"
-	images := map[string]string{"daprd": reg + "/daprd:1.16.5-0123456789ab"}
+	images := map[string]string{"daprd": reg + "/daprd:1.18.3-0123456789ab"}
 	for _, app := range rf.AppIDs() {
 		images[app] = reg + "/" + app + ":abc1234"
 	}

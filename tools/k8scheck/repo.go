@@ -1,6 +1,6 @@
 // Package k8scheck checks, offline, everything the project deploys to
 // Kubernetes: it renders the kustomize overlays with kustomize's own Go API,
-// decodes every object strictly against the Kubernetes and Dapr 1.16.5 API
+// decodes every object strictly against the Kubernetes and Dapr 1.18.3 API
 // types, runs the Tiltfile under Starlark with Tilt's builtins recorded,
 // parses the Dockerfiles with BuildKit's parser, and cross-checks all of it
 // against dapr.yaml, the apps' config and the local components; it also

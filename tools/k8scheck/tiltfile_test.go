@@ -421,7 +421,7 @@ func TestTiltInstallsTheControlPlane(t *testing.T) {
 // envoyGatewayChart is Envoy Gateway's Helm chart, an OCI artifact.
 const envoyGatewayChart = "oci://docker.io/envoyproxy/gateway-helm"
 
-const daprVersion = "1.16.5"
+const daprVersion = "1.18.3"
 
 // Every image Tilt builds is deployed, and every image of ours the dev overlay
 // deploys is built by Tilt, including the sidecar image in the annotations,

@@ -11,7 +11,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package jetstream is components-contrib's pubsub.jetstream v1.16.5 with the
+// Package jetstream is components-contrib's pubsub.jetstream v1.18.4 with the
 // fixes described in README.md (marked "tixmesh:").
 package jetstream
 
@@ -123,7 +123,7 @@ func (js *jetstreamPubSub) Features() []pubsub.Feature {
 
 func (js *jetstreamPubSub) Publish(ctx context.Context, req *pubsub.PublishRequest) error {
 	if js.closed.Load() {
-		return errors.New("component is closed")
+		return pubsub.NewTerminalError(errors.New("component is closed"))
 	}
 
 	var opts []nats.PubOpt
@@ -146,8 +146,11 @@ func (js *jetstreamPubSub) Publish(ctx context.Context, req *pubsub.PublishReque
 
 	js.l.Debugf("Publishing to topic %v id: %s", req.Topic, msgID)
 	_, err = js.jsc.Publish(req.Topic, req.Data, opts...)
+	if err != nil {
+		return pubsub.NewRetriableError(err)
+	}
 
-	return err
+	return nil
 }
 
 func (js *jetstreamPubSub) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, handler pubsub.Handler) error {
@@ -353,7 +356,7 @@ func sigHandler(seedKey string, nonce []byte) ([]byte, error) {
 // GetComponentMetadata returns the metadata of the component.
 func (js *jetstreamPubSub) GetComponentMetadata() (metadataInfo mdutils.MetadataMap) {
 	metadataStruct := metadata{}
-	mdutils.GetMetadataInfoFromStructType(reflect.TypeOf(metadataStruct), &metadataInfo, mdutils.PubSubType)
+	_ = mdutils.GetMetadataInfoFromStructType(reflect.TypeOf(metadataStruct), &metadataInfo, mdutils.PubSubType)
 	return
 }
 

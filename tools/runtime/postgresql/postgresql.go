@@ -11,10 +11,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package postgresql is components-contrib's state.postgresql v1 at v1.16.5,
-// unchanged but for transactions: see README.md. Everything else (Get,
-// BulkGet, Set, Delete, Query, TTLs, migrations, metadata) is upstream's own
-// code, embedded.
+// Package postgresql is components-contrib's state.postgresql v1 at v1.18.4,
+// unchanged but for transactions (Multi) and BulkGet: see README.md.
+// Everything else (Get, Set, Delete, Query, KeysLike, TTLs, migrations,
+// metadata) is upstream's own code, embedded.
 package postgresql
 
 import (

@@ -3,7 +3,7 @@
 // check. The pipeline runs it for GKE (.ci/cloudbuild.yaml):
 //
 //	go run ./tools/k8scheck/cmd/render -registry europe-west1-docker.pkg.dev/p/ticketing \
-//	    -tag 1a2b3c4 -image daprd=europe-west1-docker.pkg.dev/p/ticketing/daprd:1.16.5-9f8e7d \
+//	    -tag 1a2b3c4 -image daprd=europe-west1-docker.pkg.dev/p/ticketing/daprd:1.18.3-9f8e7d \
 //	    manifests/overlays/gke > rendered.yaml
 //
 // Every app of dapr.yaml gets <registry>/<app>:<tag>; -image overrides one
@@ -43,7 +43,7 @@ func run(args []string) error {
 	registry := fs.String("registry", "", "where the images are, e.g. europe-west1-docker.pkg.dev/PROJECT/ticketing")
 	tag := fs.String("tag", "", "the app images' tag, e.g. the commit's short SHA")
 	images := imageFlags{}
-	fs.Var(images, "image", "name=reference for one image (repeatable), e.g. daprd=.../daprd:1.16.5-abc")
+	fs.Var(images, "image", "name=reference for one image (repeatable), e.g. daprd=.../daprd:1.18.3-abc")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -16,9 +16,9 @@ import (
 )
 
 // The upstream module the copies come from, and the one type copied from the
-// API server's module (the version dapr v1.16.5 requires).
+// API server's module (the version dapr v1.18.3 requires).
 const (
-	daprModule    = "github.com/dapr/dapr@v1.16.5"
+	daprModule    = "github.com/dapr/dapr@v1.18.3"
 	apiextModule  = "k8s.io/apiextensions-apiserver@v0.31.0"
 	localPrefix   = "github.com/tixmesh/ticketing/tools/k8scheck/internal/daprapi/"
 	daprAPIPrefix = "github.com/dapr/dapr/pkg/apis/"
@@ -29,6 +29,8 @@ const (
 // dapr/utils or controller-runtime.
 var removed = map[string]map[string]bool{
 	"components/v1alpha1":    {"func Component.LogName": true, "func Component.ClientObject": true},
+	"configuration/v1alpha1": {"func Configuration.ClientObject": true},
+	"resiliency/v1alpha1":    {"func Resiliency.ClientObject": true},
 	"subscriptions/v2alpha1": {"func Subscription.ClientObject": true},
 }
 

@@ -11,10 +11,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command daprd is the Dapr sidecar runtime, v1.16.5, with this project's own
+// Command daprd is the Dapr sidecar runtime, v1.18.3, with this project's own
 // component list (components.go). Everything below registerComponents is
-// github.com/dapr/dapr/cmd/daprd/app.Run as of v1.16.5, unchanged apart from the
-// component import it replaces.
+// github.com/dapr/dapr/cmd/daprd/app (Run and runWithContext) as of v1.18.3,
+// unchanged apart from the component import it replaces: a SIGHUP reloads the
+// whole runtime in process, a SIGTERM or SIGINT stops it.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"os"
 
+	"go.opencensus.io/stats/view"
 	"go.uber.org/automaxprocs/maxprocs"
 
 	"github.com/dapr/dapr/cmd/daprd/options"
@@ -103,6 +105,36 @@ func main() {
 	conversationLoader.DefaultRegistry.Logger = logContrib
 	httpMiddlewareLoader.DefaultRegistry.Logger = log // Note this uses log on purpose
 
+	ctx := signals.Context()
+	ctxhupCh := signals.OnHUP(ctx)
+
+	defer log.Info("Daprd shutdown gracefully")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case hctx, ok := <-ctxhupCh:
+			if !ok {
+				// Channel is closed, which means the process is shutting down. Return
+				// to exit.
+				return
+			}
+
+			if err := runWithContext(hctx, opts); err != nil {
+				log.Fatalf("Fatal error from runtime: %s", err)
+			}
+
+			// If hctx was not cancelled, it means the runtime exited on its own
+			// (e.g. via the shutdown API), not because of a SIGHUP or SIGTERM. In
+			// that case, exit the process rather than blocking waiting for a SIGHUP.
+			if hctx.Err() == nil {
+				return
+			}
+		}
+	}
+}
+
+func runWithContext(ctx context.Context, opts *options.Options) error {
 	reg := registry.NewOptions().
 		WithSecretStores(secretstoresLoader.DefaultRegistry).
 		WithStateStores(stateLoader.DefaultRegistry).
@@ -115,7 +147,6 @@ func main() {
 		WithHTTPMiddlewares(httpMiddlewareLoader.DefaultRegistry).
 		WithConversations(conversationLoader.DefaultRegistry)
 
-	ctx := signals.Context()
 	healthz := healthz.New()
 	secProvider, err := security.New(ctx, security.Options{
 		SentryAddress:           opts.SentryAddress,
@@ -129,7 +160,7 @@ func main() {
 		JwtAudiences:            opts.SentryRequestJwtAudiences,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 
 	err = concurrency.NewRunnerManager(
@@ -140,9 +171,12 @@ func main() {
 				return serr
 			}
 
+			meter := view.NewMeter()
 			rt, rerr := runtime.FromConfig(ctx, &runtime.Config{
 				AppID:                         opts.AppID,
 				ActorsService:                 opts.ActorsService,
+				ActorsDisseminationTimeout:    opts.ActorsDisseminationTimeout,
+				HotReloadReconcileInterval:    opts.HotReloadReconcileInterval,
 				RemindersService:              opts.RemindersService,
 				SchedulerAddress:              opts.SchedulerAddress,
 				SchedulerStreams:              opts.SchedulerJobStreams,
@@ -178,6 +212,8 @@ func main() {
 				AppChannelAddress:             opts.AppChannelAddress,
 				EnableAPILogging:              opts.EnableAPILogging,
 				Config:                        opts.Config,
+				DisableInitEndpoints:          opts.DisableInitEndpoints,
+				AppBindingOptionsTimeout:      opts.AppBindingOptionsTimeout,
 				Metrics: metrics.Options{
 					Enabled:       opts.Metrics.Enabled(),
 					Log:           log,
@@ -185,6 +221,7 @@ func main() {
 					Namespace:     metrics.DefaultMetricNamespace,
 					Healthz:       healthz,
 					ListenAddress: opts.Metrics.ListenAddress(),
+					Meter:         meter,
 				},
 				AppSSL:         opts.AppSSL,
 				ComponentsPath: opts.ComponentsPath,
@@ -200,7 +237,8 @@ func main() {
 		},
 	).Run(ctx)
 	if err != nil {
-		log.Fatalf("Fatal error from runtime: %s", err)
+		return err
 	}
-	log.Info("Daprd shutdown gracefully")
+
+	return nil
 }

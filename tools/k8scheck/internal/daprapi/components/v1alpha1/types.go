@@ -64,7 +64,7 @@ func (c Component) GetNamespace() string {
 
 // GetSecretStore returns the name of the secret store.
 func (c Component) GetSecretStore() string {
-	return c.Auth.SecretStore
+	return c.SecretStore
 }
 
 // NameValuePairs returns the component's metadata as name/value pairs
