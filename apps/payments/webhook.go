@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -46,14 +48,14 @@ type webhookResponse struct {
 // person to look at. It answers 503 only when the store is unavailable, so
 // Stripe tries again later.
 func handleStripeWebhook(log *slog.Logger, secret string, payer *payer) http.Handler {
+	secrets := webhookSecrets(secret)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 		if err != nil {
 			web.Error(w, r, log, errWebhookTooLarge)
 			return
 		}
-		ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), secret,
-			webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+		ev, err := verifiedEvent(body, r.Header.Get("Stripe-Signature"), secrets)
 		if err != nil {
 			log.WarnContext(r.Context(), "webhook rejected", "err", err)
 			web.Error(w, r, log, webhookError(err))
@@ -181,4 +183,25 @@ func (p *payer) notice(ctx context.Context, n notice) error {
 		return err
 	}
 	return nil // a repeat, or news of an attempt already ended
+}
+
+// webhookSecrets splits the webhook secret on commas and spaces: an account
+// has one signing secret per endpoint (the platform's events, and the
+// Connect endpoint's events of connected accounts: account.updated), and two
+// while Stripe rolls a secret.
+func webhookSecrets(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+// verifiedEvent is the event of a payload signed with any of the secrets.
+func verifiedEvent(body []byte, signature string, secrets []string) (stripe.Event, error) {
+	err := webhook.ErrNoValidSignature
+	for _, secret := range secrets {
+		var ev stripe.Event
+		ev, err = webhook.ConstructEventWithOptions(body, signature, secret, webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+		if !errors.Is(err, webhook.ErrNoValidSignature) {
+			return ev, err
+		}
+	}
+	return stripe.Event{}, err
 }

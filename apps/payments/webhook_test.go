@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -165,5 +166,32 @@ func TestTheStoreDownIsA503SoStripeResends(t *testing.T) {
 	a.stripe.authenticate(p.IntentID)
 	if w := a.webhook(intentEvent("payment_intent.succeeded", p.IntentID, "o1", p.ID), time.Now()); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("answer %d, want 503", w.Code)
+	}
+}
+
+// The platform's endpoint and the Connect endpoint sign with secrets of their
+// own; during a roll, Stripe signs with two. Any one configured verifies.
+func TestEveryConfiguredWebhookSecretVerifies(t *testing.T) {
+	secrets := webhookSecrets(" whsec_platform,whsec_connect \n whsec_rolled ")
+	if len(secrets) != 3 || secrets[1] != "whsec_connect" {
+		t.Fatalf("secrets %q", secrets)
+	}
+	payload := stripeEvent("account.updated", map[string]any{"id": "acct_1", "object": "account"})
+	for _, secret := range []string{"whsec_platform", "whsec_connect", "whsec_rolled", "whsec_stranger"} {
+		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret, Timestamp: time.Now()})
+		ev, err := verifiedEvent([]byte(payload), signed.Header, secrets)
+		if secret == "whsec_stranger" {
+			if err == nil {
+				t.Errorf("an event signed with an unknown secret verified")
+			}
+			continue
+		}
+		if err != nil || ev.Type != "account.updated" {
+			t.Errorf("signed with %s: %v", secret, err)
+		}
+	}
+	stale := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: "whsec_connect", Timestamp: time.Now().Add(-time.Hour)})
+	if _, err := verifiedEvent([]byte(payload), stale.Header, secrets); !errors.Is(err, webhook.ErrTooOld) {
+		t.Errorf("a stale event signed with the second secret: %v, want too old", err)
 	}
 }
