@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// The sweep is the durable path under the reminders. Dapr 1.16 drops a
-// reminder after four failed deliveries (the app restarting, its sidecar
-// down), and a reminder registered while the scheduler is failing over can be
-// lost with it: either would leave tickets locked for ever. A slot's record
+// The sweep is the durable path under the reminders. A reminder whose
+// deliveries fail (the app restarting, its sidecar down) is retried for ever
+// (its failure policy, see reminderRequest), but one registered while the
+// scheduler is failing over can still be lost, and a lost reminder would
+// leave tickets locked for ever. A slot's record
 // stays until every order of the slot is fired, so every interval the sweep
 // fires each slot that should have ended more than grace ago. Reminders stay
 // the fast path (milliseconds late); the sweep bounds the lateness of a lost
@@ -47,6 +48,16 @@ func (s *scheduler) sweep(ctx context.Context, grace time.Duration) int {
 	return n
 }
 
+// slotsPage is the query of one page of slots (the index of
+// migrations/0001_record_kinds serves it).
+func slotsPage(token string) string {
+	q, _ := json.Marshal(map[string]any{
+		"filter": map[string]any{"EQ": map[string]any{"kind": slotKind}},
+		"page":   map[string]any{"limit": 500, "token": token},
+	})
+	return string(q)
+}
+
 // overdueSlots lists the slots still held whose end is before cutoff, page by
 // page through the state query API. A slot is deleted once fired, so the
 // query finds the few slots ahead, not every slot there ever was.
@@ -54,11 +65,7 @@ func (s *scheduler) overdueSlots(ctx context.Context, cutoff time.Time) ([]slot,
 	var out []slot
 	token := ""
 	for {
-		q, _ := json.Marshal(map[string]any{
-			"filter": map[string]any{"EQ": map[string]any{"kind": slotKind}},
-			"page":   map[string]any{"limit": 500, "token": token},
-		})
-		items, next, err := s.db.Query(ctx, string(q))
+		items, next, err := s.db.Query(ctx, slotsPage(token))
 		if err != nil {
 			return nil, err
 		}

@@ -205,6 +205,17 @@ func saved(it store.Item, t Ticket) store.Effect {
 	return store.Effect{Ops: []store.Op{store.Put(it, t)}, Events: []events.Message{t.updatedEvent()}}
 }
 
+// forSalePage is the query of one page of the tickets for sale (the index of
+// migrations/0002_ticket_list serves it).
+func forSalePage(limit int, token string) string {
+	var q forSaleQuery
+	q.Filter.EQ.Listing = ForSale
+	q.Sort = []sortKey{{Key: "listedAt", Order: "DESC"}, {Key: "id", Order: "DESC"}}
+	q.Page.Limit, q.Page.Token = limit, token
+	b, _ := json.Marshal(q) // a struct of strings and ints always marshals
+	return string(b)
+}
+
 // forSaleQuery is a Dapr state query: tickets for sale, newest listing first,
 // the id breaking ties so that the order is total.
 type forSaleQuery struct {
@@ -229,15 +240,7 @@ type sortKey struct {
 // ("" on the last). A page shorter than limit is the last whatever the store
 // says: Dapr's SQL stores return a token (the next offset) with every page.
 func (s *ticketStore) forSale(ctx context.Context, limit int, token string) ([]Ticket, string, error) {
-	var q forSaleQuery
-	q.Filter.EQ.Listing = ForSale
-	q.Sort = []sortKey{{Key: "listedAt", Order: "DESC"}, {Key: "id", Order: "DESC"}}
-	q.Page.Limit, q.Page.Token = limit, token
-	query, err := json.Marshal(q)
-	if err != nil {
-		return nil, "", err
-	}
-	items, next, err := s.db.Query(ctx, string(query))
+	items, next, err := s.db.Query(ctx, forSalePage(limit, token))
 	if err != nil {
 		return nil, "", err
 	}

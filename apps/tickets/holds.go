@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -30,13 +29,13 @@ func sweepHoldsEvery(ctx context.Context, log *slog.Logger, tickets *ticketStore
 	}
 }
 
+// holdsQuery finds the holds (the index of migrations/0001_record_kinds
+// serves it).
+const holdsQuery = `{"filter":{"EQ":{"kind":"` + holdKind + `"}},"page":{"limit":200}}`
+
 // sweepHolds settles the holds made before cutoff and returns how many.
 func sweepHolds(ctx context.Context, log *slog.Logger, tickets *ticketStore, orders *invoke.Client, cutoff time.Time) int {
-	q, _ := json.Marshal(map[string]any{
-		"filter": map[string]any{"EQ": map[string]any{"kind": holdKind}},
-		"page":   map[string]any{"limit": 200},
-	})
-	items, _, err := tickets.db.Query(ctx, string(q))
+	items, _, err := tickets.db.Query(ctx, holdsQuery)
 	if err != nil {
 		log.WarnContext(ctx, "hold sweep: could not list the holds", "err", err)
 		return 0

@@ -10,7 +10,16 @@ import (
 	"os"
 )
 
+// main serves (`tickets`) or migrates its store (`tickets migrate`).
 func main() {
+	run := run
+	switch args := os.Args[1:]; {
+	case len(args) == 1 && args[0] == "migrate":
+		run = runMigrations
+	case len(args) > 0:
+		fmt.Fprintln(os.Stderr, "usage: tickets [migrate]")
+		os.Exit(2)
+	}
 	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "tickets:", err)
 		os.Exit(1)

@@ -2,6 +2,7 @@ package k8scheck
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,12 +59,14 @@ func TestComponentScopes(t *testing.T) {
 	})
 }
 
-// Each service's store: its own MongoDB replica set, majority concerns, the
-// replicaSet parameter Dapr needs for transactions; the actor store is
-// expiration's alone.
+// Each service's store: its own MongoDB replica set, reached through the
+// connection string in the Secret mongo-<svc> (which the service's migrations
+// read too) with the replicaSet parameter Dapr needs for transactions;
+// majority concerns; the database named after the service and the collection
+// `state` (what the migrations index); the actor store is expiration's alone.
 func TestStateStoresAreOwnMongoReplicaSets(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, c *cluster) {
-		hosts := map[string]string{}
+		secrets := map[string]string{}
 		var actorStores []string
 		for name, comp := range c.components {
 			if !strings.HasPrefix(comp.Spec.Type, "state.") {
@@ -74,22 +77,35 @@ func TestStateStoresAreOwnMongoReplicaSets(t *testing.T) {
 				t.Errorf("%s: a %s named %s, want state.mongodb %s-store", name, comp.Spec.Type, name, svc)
 			}
 			want := map[string]string{
-				"host":         svc + "-mongo-0." + svc + "-mongo:27017",
-				"databaseName": svc,
-				"params":       "?replicaSet=rs0",
-				"writeConcern": "majority",
-				"readConcern":  "majority",
+				"databaseName":   svc,
+				"collectionName": "state",
+				"writeConcern":   "majority",
+				"readConcern":    "majority",
 			}
 			for k, v := range want {
 				if got, _ := metadataValue(comp, k); got != v {
 					t.Errorf("%s: %s = %q, want %q", name, k, got, v)
 				}
 			}
-			host, _ := metadataValue(comp, "host")
-			if other, dup := hosts[host]; dup {
-				t.Errorf("%s and %s share the database %s", name, other, host)
+			for _, k := range []string{"host", "server", "params", "username", "password"} {
+				if _, ok := metadataValue(comp, k); ok {
+					t.Errorf("%s: %s is set, which the connection string silently overrides", name, k)
+				}
 			}
-			hosts[host] = name
+			ref, ok := mongoSecretRef(comp)
+			if !ok || ref.Name != "mongo-"+svc || ref.Key != "mongo-"+svc {
+				t.Errorf("%s: connectionString from secret %+v, want the Secret mongo-%s, key mongo-%s", name, ref, svc, svc)
+			}
+			if comp.Auth.SecretStore != "" {
+				t.Errorf("%s: auth.secretStore %q: the connection string must come from the Kubernetes Secret itself, which Dapr's operator resolves", name, comp.Auth.SecretStore)
+			}
+			if other, dup := secrets[ref.Name]; dup {
+				t.Errorf("%s and %s share the database of Secret %s", name, other, ref.Name)
+			}
+			secrets[ref.Name] = name
+			if c.overlay == "manifests/overlays/dev" {
+				checkMongoURL(t, c, svc, ref.Name, ref.Key)
+			}
 			if v, _ := metadataValue(comp, "actorStateStore"); v == "true" {
 				actorStores = append(actorStores, name)
 			}
@@ -99,6 +115,44 @@ func TestStateStoresAreOwnMongoReplicaSets(t *testing.T) {
 			t.Errorf("actor state stores %v, want expiration-store alone", actorStores)
 		}
 	})
+}
+
+// mongoSecretRef is where a MongoDB store component reads its connection
+// string from.
+func mongoSecretRef(c *componentsv1alpha1.Component) (ref struct{ Name, Key string }, ok bool) {
+	for _, m := range c.Spec.Metadata {
+		if m.Name == "connectionString" {
+			if m.HasValue() {
+				return ref, false // a literal: credentials would be committed
+			}
+			ref.Name, ref.Key = m.SecretKeyRef.Name, m.SecretKeyRef.Key
+			return ref, ref.Name != ""
+		}
+	}
+	return ref, false
+}
+
+// checkMongoURL: the dev overlay's Secret holds the URL of the service's own
+// replica set, with the replicaSet parameter (transactions, actor state).
+func checkMongoURL(t *testing.T, c *cluster, svc, secret, key string) {
+	t.Helper()
+	sec, ok := c.secrets[secret]
+	if !ok {
+		t.Errorf("dev: no Secret %s for %s-store", secret, svc)
+		return
+	}
+	raw := string(sec.Data[key])
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "mongodb" {
+		t.Errorf("dev: Secret %s: %q is no mongodb:// URL", secret, raw)
+		return
+	}
+	if want := svc + "-mongo-0." + svc + "-mongo:27017"; u.Host != want {
+		t.Errorf("dev: Secret %s points at %s, want %s's own replica set %s", secret, u.Host, svc, want)
+	}
+	if rs := u.Query().Get("replicaSet"); rs != "rs0" {
+		t.Errorf("dev: Secret %s: replicaSet=%q, want rs0 (Dapr runs transactions only when the URL names the replica set)", secret, rs)
+	}
 }
 
 // checkMongo: the StatefulSet a store points at runs mongod as replica set

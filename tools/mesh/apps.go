@@ -7,22 +7,49 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
-// startApps starts every app beside its sidecar and waits until all are healthy.
+// startApps starts every app beside its sidecar and waits until all are
+// healthy. The sidecars start first; an app that owns migrations starts once
+// they ran (see migrate.go), the others at once.
 func (m *Mesh) startApps(ctx context.Context) error {
 	t0 := time.Now()
 	apps := m.runFile.Apps
-	for _, a := range apps {
-		if err := m.start(m.appProc(a)); err != nil {
-			return err
-		}
-		if err := m.start(m.daprdProc(a)); err != nil {
+	sidecars := make([]*Proc, len(apps))
+	for i, a := range apps {
+		sidecars[i] = m.daprdProc(a)
+		if err := m.start(sidecars[i]); err != nil {
 			return err
 		}
 	}
-	err := waitAll(ctx, 2*len(apps), func(i int) error {
+	var mu sync.Mutex
+	var migrated []string
+	err := waitAll(ctx, len(apps), func(i int) error {
+		a := apps[i]
+		if m.hasMigrations(a) {
+			outbound := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", m.apps[a.AppID].DaprHTTP)
+			if err := waitReady(ctx, sidecars[i], "healthz/outbound", httpReady(outbound)); err != nil {
+				return err
+			}
+			if err := m.migrate(ctx, a); err != nil {
+				return err
+			}
+			mu.Lock()
+			migrated = append(migrated, a.AppID)
+			mu.Unlock()
+		}
+		return m.start(m.appProc(a))
+	})
+	if err != nil {
+		return err
+	}
+	if len(migrated) > 0 {
+		sort.Strings(migrated)
+		m.say("migrations applied in %s: %s", since(t0), strings.Join(migrated, ", "))
+	}
+	err = waitAll(ctx, 2*len(apps), func(i int) error {
 		a := apps[i/2]
 		ap := m.apps[a.AppID]
 		if i%2 == 0 {
