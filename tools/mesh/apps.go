@@ -98,6 +98,9 @@ func (m *Mesh) appProcAs(a RunApp, instance string) *Proc {
 	env["DAPR_GRPC_PORT"] = itoa(ap.DaprGRPC)
 	env["STRIPE_API_BASE"] = m.stripe.url()
 	env["PUBLIC_URL"] = m.URL()
+	if m.opts.AppProfiling {
+		env["PPROF_ADDR"] = fmt.Sprintf("127.0.0.1:%d", ap.Profile+100)
+	}
 	p := m.proc(instance, "app", filepath.Join(m.appBin, filepath.Base(a.AppDirPath)), nil)
 	p.Env = mergeEnv(os.Environ(), env)
 	return p

@@ -34,6 +34,9 @@ type Options struct {
 	// --enable-profiling) on AppPorts.Profile: 17090 and up, in dapr.yaml's
 	// order, with the default ports.
 	SidecarProfiling bool
+	// AppProfiling serves each app's Go profiles (PPROF_ADDR) on
+	// AppPorts.Profile + 100: 17190 and up, with the default ports.
+	AppProfiling bool
 	// ZipkinURL, when set, makes every sidecar export its spans (every
 	// request traced) to this Zipkin v2 endpoint
 	// (http://host:9411/api/v2/spans).

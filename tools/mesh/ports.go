@@ -80,6 +80,9 @@ func (m *Mesh) assignPorts() error {
 			if m.opts.SidecarProfiling {
 				want[a.AppID+" sidecar pprof"] = ap.Profile
 			}
+			if m.opts.AppProfiling {
+				want[a.AppID+" app pprof"] = ap.Profile + 100
+			}
 			m.apps[a.AppID] = ap
 			want[a.AppID+" app"] = ap.App
 			want[a.AppID+" sidecar http"] = ap.DaprHTTP

@@ -47,6 +47,9 @@ func Run(ctx context.Context, stdout io.Writer, base Base, setup func(app *App) 
 	if err != nil {
 		return err
 	}
+	if base.ProfileAddr != "" {
+		app.Go(func(ctx context.Context) { serveProfiles(ctx, app.Log, base.ProfileAddr) })
+	}
 	return Serve(ctx, app.Log, base.Addr, h)
 }
 

@@ -87,6 +87,7 @@ type Base struct {
 	SecretStore   string        // SECRET_STORE: the secret store component
 	JWTSecretName string        // JWT_SECRET_NAME: the secret holding the session signing key
 	RelayInterval time.Duration // OUTBOX_RELAY_INTERVAL: how often events that could not be published are tried again
+	ProfileAddr   string        // PPROF_ADDR: serve Go's profiles (net/http/pprof) there; unset: not served
 }
 
 // Base reads the settings every service shares; name is the app's id and
@@ -105,5 +106,6 @@ func (e *Env) Base(name, defaultPort string) Base {
 		SecretStore:   e.String("SECRET_STORE", "secretstore"),
 		JWTSecretName: e.String("JWT_SECRET_NAME", "jwt-key"),
 		RelayInterval: e.Duration("OUTBOX_RELAY_INTERVAL", "2s"),
+		ProfileAddr:   e.String("PPROF_ADDR", ""),
 	}
 }

@@ -34,6 +34,7 @@ environment:
   APPS          only these apps, comma-separated (default: every app of dapr.yaml)
   MESH_ROOT     where .mesh/ (data, logs, binaries) lives (default: the repository)
   SIDECAR_PROFILING=1  serve each sidecar's pprof on 17090 and up (dapr.yaml's order)
+  APP_PROFILING=1      serve each app's Go profiles on 17190 and up (dapr.yaml's order)
   ZIPKIN_URL    export every sidecar's spans to this Zipkin endpoint (http://127.0.0.1:9411/api/v2/spans)
   any other variable (ORDER_EXPIRATION_WINDOW=30s, ...) reaches every app
 `
@@ -67,6 +68,7 @@ func run(args []string, getenv func(string) string) error {
 		Broker:           getenv("BROKER"),
 		Apps:             splitList(getenv("APPS")),
 		SidecarProfiling: getenv("SIDECAR_PROFILING") != "",
+		AppProfiling:     getenv("APP_PROFILING") != "",
 		ZipkinURL:        getenv("ZIPKIN_URL"),
 		Progress:         os.Stderr,
 	}
