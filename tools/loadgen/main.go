@@ -62,12 +62,14 @@ type options struct {
 	sample           int
 	rate             float64
 	out              string
+	sizes            string
+	reads            int
 }
 
 func run(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&o.scenario, "scenario", "crowd", "crowd: a mixed crowd (distinct orders, hot-ticket races, payments, cancellations, expiries), checked afterwards; distinct: buyers order distinct tickets as fast as they can; race: all buyers order one ticket; expire: unpaid orders expire; purchase: each of -buyers loops lists a ticket, orders it at once and pays at once")
+	fs.StringVar(&o.scenario, "scenario", "crowd", "crowd: a mixed crowd (distinct orders, hot-ticket races, payments, cancellations, expiries), checked afterwards; distinct: buyers order distinct tickets as fast as they can; race: all buyers order one ticket; expire: unpaid orders expire; purchase: each of -buyers loops lists a ticket, orders it at once and pays at once; catalogue: the landing page and GET /api/tickets as the catalogue grows (-sizes), read by -buyers visitors at a time")
 	fs.IntVar(&o.sellers, "sellers", 4, "crowd: sellers listing the tickets")
 	fs.IntVar(&o.racers, "racers", 10, "crowd: buyers racing for each hot ticket at once (0: no races)")
 	fs.DurationVar(&o.hotEvery, "hot-every", 500*time.Millisecond, "crowd: a new hot ticket this often")
@@ -96,6 +98,8 @@ func run(args []string) error {
 	fs.IntVar(&o.sample, "sample", 10, "watch every Nth order: until its ticket shows it reserved (distinct), or shows cancelled after its deadline (expire); 0: none")
 	fs.Float64Var(&o.rate, "rate", 0, "distinct: orders per second in all, paced across the buyers; purchase: loops per second in all (0: each buyer as fast as it can)")
 	fs.StringVar(&o.out, "out", "", "also write the report (Markdown) to this file")
+	fs.StringVar(&o.sizes, "sizes", "100,10000,100000", "catalogue: the catalogue's sizes, in tickets listed, at which the first pages are read")
+	fs.IntVar(&o.reads, "reads", 2000, "catalogue: reads of each page at each size")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -166,8 +170,14 @@ func run(args []string) error {
 			return err
 		}
 		report = r.markdown(o)
+	case "catalogue":
+		r, err := runCatalogue(ctx, o)
+		if err != nil {
+			return err
+		}
+		report = r.markdown(o)
 	default:
-		return fmt.Errorf("-scenario %q: want crowd, distinct, race, expire or purchase", o.scenario)
+		return fmt.Errorf("-scenario %q: want crowd, distinct, race, expire, purchase or catalogue", o.scenario)
 	}
 	fmt.Print(report)
 	if o.out != "" {

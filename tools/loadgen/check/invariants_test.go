@@ -18,7 +18,7 @@ var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // once by each subscriber.
 func healthy() (*Snapshot, *crowd.Ledger) {
 	l := &crowd.Ledger{
-		Tickets: []string{"t1", "t2", "t3", "t4", "t5", "t6"},
+		Tickets:   []string{"t1", "t2", "t3", "t4", "t5", "t6"},
 		Connected: map[string]time.Time{"s1": t0, "s3": t0},
 		Orders: []*crowd.Order{
 			{ID: "o1", TicketID: "t1", Paid: true, PaymentID: "p1", PayStatuses: []int{201}, ExpiresAt: t0.Add(-time.Minute)},
