@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/tixmesh/ticketing/tools/loadgen/chart"
+	"github.com/tixmesh/ticketing/tools/loadgen/check"
 	"github.com/tixmesh/ticketing/tools/loadgen/crowd"
 )
 
@@ -145,6 +146,9 @@ func (r *Result) Markdown(command, chartPath string) string {
 	}
 	fmt.Fprintf(&b, "\nStripe, counted at the recorder in front of stripe-mock: %d PaymentIntents, %d confirmations (%d took money), %d cancelled, %d refunds, %d requests answered again under their idempotency key.\n",
 		intents, confirms, tookMoney, cancels, refunds, replays)
+	if s := r.Snapshot; s != nil && s.Charges != nil && s.Payments != nil {
+		fmt.Fprintf(&b, "\n%s\n", moneyLine(s))
+	}
 	if chartPath != "" {
 		fmt.Fprintf(&b, "\nTimeline: ![faults against throughput and errors](%s)\n", chartPath)
 	}
@@ -227,3 +231,47 @@ func (r *Result) WriteChart(path string) error {
 		}},
 	})
 }
+
+// moneyLine says where the money went: what Stripe took, what went to the
+// sellers (with the charge, or by transfer afterwards), what waits for
+// sellers who never connected, and the platform's fees.
+func moneyLine(s *check.Snapshot) string {
+	var taken, withCharge, fees, waiting, sent, reversed int64
+	var charges, destination, transfers, reversals, refunds int
+	for _, c := range s.Charges {
+		if c.Refund {
+			refunds++
+			continue
+		}
+		charges++
+		taken += c.Amount
+		if c.Destination != "" {
+			destination++
+			withCharge += c.Amount - c.Fee
+		}
+	}
+	for _, t := range s.Transfers {
+		if t.Reversal {
+			reversals++
+			reversed += t.Amount
+		} else {
+			transfers++
+			sent += t.Amount
+		}
+	}
+	for _, p := range s.Payments {
+		if p.PaymentStatus != "succeeded" {
+			continue
+		}
+		fees += p.Fee
+		if p.Transfer == "pending" {
+			waiting += p.Amount - p.Fee
+		}
+	}
+	return fmt.Sprintf("Money, from the recorder and payments' records: %d charges took %s (%d of them destination charges, which moved %s to their sellers); "+
+		"%d transfers after the charge sent %s, %d reversals took %s back; %s waits for sellers who never connected; "+
+		"the platform's fees are %s; %d refunds.",
+		charges, dollars(taken), destination, dollars(withCharge), transfers, dollars(sent), reversals, dollars(reversed), dollars(waiting), dollars(fees), refunds)
+}
+
+func dollars(cents int64) string { return fmt.Sprintf("$%d.%02d", cents/100, cents%100) }
