@@ -53,7 +53,7 @@ func newTestApp(t *testing.T) *testApp {
 	state, pub := sidecartest.NewState(), &sidecartest.Publisher{}
 	a := &testApp{t: t, state: state, pub: pub, stripe: newFakeStripe(), orders: newFakeOrders(), keys: keys}
 	a.payer = &payer{log: log, payments: newPaymentStore(store.New(state, pub, log)), stripe: a.stripe, orders: a.orders,
-		takeoverAfter: cfg.TakeoverAfter, actionWindow: cfg.ActionWindow, feeBP: cfg.feeBasisPoints()}
+		takeoverAfter: cfg.TakeoverAfter, actionWindow: cfg.ActionWindow, feeBP: cfg.feeBasisPoints(), destinations: newDestinations(destinationsTTL)}
 	a.h = newServer(log, cfg, keys, a.payer, testWebhookSecret)
 	return a
 }

@@ -197,6 +197,7 @@ func (p *payer) accountUpdated(ctx context.Context, sellerID, accountID string, 
 	if err != nil {
 		return err
 	}
+	p.destinations.forget(sellerID)
 	if s.Ready && s.AccountID == accountID {
 		p.sendTransfers(ctx, map[string]Seller{sellerID: s})
 	}

@@ -48,6 +48,8 @@ type payer struct {
 	takeoverAfter, actionWindow time.Duration
 	// feeBP is the platform's fee, in basis points of each payment.
 	feeBP int64
+	// destinations is where each seller's payments go, remembered briefly.
+	destinations *destinations
 }
 
 // recordTimeout bounds recording an outcome once the money moved.
@@ -65,11 +67,9 @@ func (p *payer) start(ctx context.Context, orderID, userID, method string, now t
 		ctx = tracing.WithParent(ctx, o.TraceParent)
 	}
 	// A seller who can receive transfers is paid with the charge itself.
-	destination := ""
-	if s, found, err := p.payments.seller(ctx, o.SellerID); err != nil {
+	destination, err := p.destinations.of(ctx, o.SellerID, p.payments.seller)
+	if err != nil {
 		return Payment{}, err
-	} else if found && s.Ready {
-		destination = s.AccountID
 	}
 	claim, err := p.payments.claim(ctx, newAttempt(o.ID, userID, o.SellerID, o.Price, method, now, p.feeBP, destination))
 	if errors.Is(err, errActionRequired) && claim.UserID == userID {

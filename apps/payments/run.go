@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/invoke"
 	"github.com/tixmesh/ticketing/apps/pkg/service"
@@ -12,6 +13,10 @@ import (
 // stripeRetries is how often stripe-go retries a charge that failed on the
 // network or with a 5xx, with the same idempotency key.
 const stripeRetries = 2
+
+// destinationsTTL is how long payments trusts what it read of a seller's
+// payout account (see destinations).
+const destinationsTTL = 5 * time.Second
 
 // run lists what payments adds to every service's start-up (service.Run): the
 // session keys it verifies, Stripe's keys, its store, Stripe, orders (which
@@ -47,6 +52,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			takeoverAfter: cfg.TakeoverAfter,
 			actionWindow:  cfg.ActionWindow,
 			feeBP:         cfg.feeBasisPoints(),
+			destinations:  newDestinations(destinationsTTL),
 		}
 		app.Go(func(ctx context.Context) { payer.reconcileEvery(ctx, cfg.ReconcileInterval) })
 		return newServer(app.Log, cfg, keys, payer, webhookSecret), nil
