@@ -2,10 +2,14 @@ package crowd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 )
+
+// errNoConnect: the marketplace answers 404 to connecting a payout account.
+var errNoConnect = errors.New("the marketplace has no payouts (404)")
 
 // noRedirects answers a redirect as it is: onboarding's last step sends the
 // seller back to the web client's page, which the crowd does not need.
@@ -23,6 +27,9 @@ func (s *Shopper) Connect(ctx context.Context) error {
 	status, _, err := s.Call(ctx, "POST", "/api/payments/sellers", map[string]string{}, &a)
 	if err != nil {
 		return err
+	}
+	if status == http.StatusNotFound {
+		return errNoConnect
 	}
 	if (status != http.StatusCreated && status != http.StatusOK) || a.URL == "" {
 		return fmt.Errorf("POST /api/payments/sellers: status %d, link %q", status, a.URL)
@@ -42,9 +49,16 @@ func (s *Shopper) Connect(ctx context.Context) error {
 	return nil
 }
 
+// connectFor bounds how long the crowd tries to connect one seller.
+const connectFor = 2 * time.Minute
+
 // connect connects a seller, trying again (a service may be down, in a fault
-// run) until it works or ctx ends; the ledger records it once done.
+// run) for up to connectFor; the ledger records it once done. A seller who
+// could not connect is left unconnected: their shares wait, which the
+// checker expects of them.
 func (c *crowd) connect(ctx context.Context, s *Shopper) {
+	ctx, cancel := context.WithTimeout(ctx, connectFor)
+	defer cancel()
 	delay := 500 * time.Millisecond
 	for ctx.Err() == nil {
 		err := s.Connect(ctx)
@@ -54,6 +68,9 @@ func (c *crowd) connect(ctx context.Context, s *Shopper) {
 			return
 		}
 		fmt.Fprintf(c.o.Progress, "crowd: seller %s could not connect yet: %v\n", s.ID, err)
+		if errors.Is(err, errNoConnect) {
+			return // this marketplace has no payouts (an older version)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(delay):
