@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +68,14 @@ func runCatalogue(ctx context.Context, o options) (*catalogueResult, error) {
 		}
 		listed = size
 		cs := &catalogueSize{tickets: size, listed: time.Since(start), landing: newSeries(), api: newSeries(), errors: map[string]int{}}
-		fmt.Fprintf(os.Stderr, "catalogue: %d tickets listed (%.0f s); reading\n", size, cs.listed.Seconds())
+		// The listings' events are still being handled (orders copies each
+		// ticket): read once the machine is quiet, as a visitor after the
+		// sellers are done would.
+		var quiet time.Duration
+		if o.quiet > 0 {
+			quiet = waitQuiet(ctx, o.quiet, 3*time.Minute)
+		}
+		fmt.Fprintf(os.Stderr, "catalogue: %d tickets listed (%.0f s), quiet after %.0f s more; reading\n", size, cs.listed.Seconds(), quiet.Seconds())
 		readCatalogue(ctx, o, cs)
 		res.sizes = append(res.sizes, cs)
 	}
@@ -198,4 +206,48 @@ func (r *catalogueResult) markdown(o options) string {
 		b.WriteString("\n## Errors\n\n" + strings.Join(errs, "\n") + "\n")
 	}
 	return b.String()
+}
+
+// waitQuiet waits until the machine's busy CPU over one second is below
+// cores (of one core), or for at most limit, and returns how long it waited.
+func waitQuiet(ctx context.Context, cores float64, limit time.Duration) time.Duration {
+	start := time.Now()
+	busy, total, ok := machineCPU()
+	for ok && time.Since(start) < limit && ctx.Err() == nil {
+		time.Sleep(time.Second)
+		b, t, ok2 := machineCPU()
+		if !ok2 || t <= total {
+			break
+		}
+		// ticks are per CPU: busy share of all CPUs times their count
+		if share := (b - busy) / (t - total) * float64(runtime.NumCPU()); share < cores {
+			break
+		}
+		busy, total = b, t
+	}
+	return time.Since(start)
+}
+
+// machineCPU reads /proc/stat's first line: busy and total ticks of all CPUs.
+func machineCPU() (busy, total float64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, true
 }

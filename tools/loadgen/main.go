@@ -64,6 +64,7 @@ type options struct {
 	out              string
 	sizes            string
 	reads            int
+	quiet            float64
 }
 
 func run(args []string) error {
@@ -100,6 +101,7 @@ func run(args []string) error {
 	fs.StringVar(&o.out, "out", "", "also write the report (Markdown) to this file")
 	fs.StringVar(&o.sizes, "sizes", "100,10000,100000", "catalogue: the catalogue's sizes, in tickets listed, at which the first pages are read")
 	fs.IntVar(&o.reads, "reads", 2000, "catalogue: reads of each page at each size")
+	fs.Float64Var(&o.quiet, "quiet", 0.15, "catalogue: before reading, wait (up to 3 min) until the machine uses less than this many cores (0: do not wait)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
