@@ -131,6 +131,8 @@ type fakeOrders struct {
 	paid        []string
 	unpaid      []string
 	unreachable bool
+	// paidFailures is how many Paid calls fail (an answer of 5xx) first.
+	paidFailures int
 	// cancelAfterPay names an order orders cancels right after holding it.
 	cancelAfterPay string
 }
@@ -190,6 +192,10 @@ func (f *fakeOrders) Paid(_ context.Context, orderID string, _ invoke.PaidReques
 	defer f.mu.Unlock()
 	if f.unreachable {
 		return invoke.ErrUnreachable
+	}
+	if f.paidFailures > 0 {
+		f.paidFailures--
+		return fmt.Errorf("%w: orders answered 500", invoke.ErrUnreachable)
 	}
 	f.paid = append(f.paid, orderID)
 	if o := f.orders[orderID]; o != nil {

@@ -137,7 +137,7 @@ func (p *payer) succeeded(ctx context.Context, a Payment, in Intent) (Payment, e
 		}
 		return Payment{}, ErrNotPayable
 	}
-	err = p.orders.Paid(ctx, a.OrderID, invoke.PaidRequest{PaymentID: done.ID, StripeID: done.StripeID})
+	err = p.tellPaid(ctx, a.OrderID, invoke.PaidRequest{PaymentID: done.ID, StripeID: done.StripeID})
 	switch {
 	case err == nil, invoke.IsUnreachable(err):
 		return done, nil // unreachable: payment:created completes it
@@ -151,6 +151,30 @@ func (p *payer) succeeded(ctx context.Context, a Payment, in Intent) (Payment, e
 		return Payment{}, ErrNotPayable
 	default:
 		return done, nil
+	}
+}
+
+// paidRetries is how often orders is told again that an order was paid when
+// it answered at once with a failure of its own (its store lost a race it
+// could not win in time, a restart): the buyer who got 201 then finds the
+// order complete, not still awaiting its payment until payment:created
+// arrives. A call that timed out is not repeated: the event completes it.
+const paidRetries = 2
+
+// tellPaid tells orders an order was paid. Completing is idempotent, so a
+// failed answer may be asked again.
+func (p *payer) tellPaid(ctx context.Context, orderID string, r invoke.PaidRequest) error {
+	for try := 0; ; try++ {
+		start := time.Now()
+		err := p.orders.Paid(ctx, orderID, r)
+		if !invoke.IsUnreachable(err) || try == paidRetries || time.Since(start) > time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 50 * time.Millisecond):
+		}
 	}
 }
 

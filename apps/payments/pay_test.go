@@ -37,6 +37,18 @@ func TestAPayableOrderIsPaidOnce(t *testing.T) {
 	}
 }
 
+func TestABuyerAnswered201FindsTheOrderCompleteWhenOrdersFailedOnce(t *testing.T) {
+	a := newTestApp(t)
+	a.orders.add("o1", "buyer", 20)
+	a.orders.paidFailures = paidRetries
+	if w := a.pay("o1", "buyer", "tok_visa"); w.Code != http.StatusCreated {
+		t.Fatalf("status %d %s, want 201", w.Code, w.Body)
+	}
+	if a.orders.status("o1") != "complete" {
+		t.Errorf("order %s, want complete: orders is told again when it answered with a failure", a.orders.status("o1"))
+	}
+}
+
 func TestPaymentsOrdersRefuseNeverReachStripe(t *testing.T) {
 	for _, tt := range []struct {
 		name   string

@@ -280,8 +280,11 @@ func apiError(status int, body []byte) error {
 // wrap classifies a sidecar error. The state API reports a failed condition
 // inside a transaction as a generic error whose text names it: "possible etag
 // mismatch" for a stale ETag, "no item was updated" for a first-write on a key
-// that exists (or 409 for a single write). Those become ErrConflict; anything
-// else is ErrUnavailable.
+// that exists (or 409 for a single write). A transaction the database aborted
+// to break a deadlock or a serialization conflict (PostgreSQL's 40P01 and
+// 40001, MongoDB's WriteConflict) wrote nothing and lost a race too. Those
+// become ErrConflict: the caller reads again and decides again. Anything else
+// is ErrUnavailable.
 func wrap(err error, what string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", what, err)
@@ -293,7 +296,10 @@ func wrap(err error, what string) error {
 		strings.Contains(msg, "etag mismatch"),
 		strings.Contains(msg, "invalid etag"),
 		strings.Contains(msg, "no item was updated"),
-		strings.Contains(msg, "duplicate key"):
+		strings.Contains(msg, "duplicate key"),
+		strings.Contains(msg, "deadlock detected"), strings.Contains(msg, "sqlstate 40p01"),
+		strings.Contains(msg, "could not serialize access"), strings.Contains(msg, "sqlstate 40001"),
+		strings.Contains(msg, "writeconflict"):
 		return fmt.Errorf("%s: %w: %v", what, ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w: %v", what, ErrUnavailable, err)

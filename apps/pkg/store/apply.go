@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tixmesh/ticketing/apps/pkg/events"
@@ -200,6 +202,13 @@ func (s *Store) commit(ctx context.Context, ops []sidecar.Op, msgs []events.Mess
 	for _, m := range msgs {
 		all = append(all, outboxRecordOp(m, now))
 	}
+	// Every transaction takes its rows' locks in key order, so two that
+	// share keys wait for each other instead of deadlocking (a batch holds
+	// changes in the order they came: one cancels orders A then B while
+	// another pays B then A). The store would break such a deadlock by
+	// aborting one of them after a second's wait. Ops on one key keep their
+	// order.
+	slices.SortStableFunc(all, func(a, b sidecar.Op) int { return strings.Compare(a.Key, b.Key) })
 	if err := s.state.Transact(ctx, all...); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,6 +26,8 @@ type countingState struct {
 	beforeCommit func()
 	// latency is how long each transaction takes.
 	latency time.Duration
+	// keys are the keys of each transaction's ops, in the order sent.
+	keys [][]string
 }
 
 func (c *countingState) Get(ctx context.Context, key string) (sidecar.Item, error) {
@@ -46,6 +49,11 @@ func (c *countingState) Transact(ctx context.Context, ops ...sidecar.Op) error {
 	c.commits++
 	f := c.beforeCommit
 	c.beforeCommit = nil
+	var keys []string
+	for _, op := range ops {
+		keys = append(keys, op.Key)
+	}
+	c.keys = append(c.keys, keys)
 	c.mu.Unlock()
 	if f != nil {
 		f()
@@ -250,5 +258,30 @@ func TestApplyDecidesAgainAfterALostRace(t *testing.T) {
 	}
 	if got := counter(t, state.State, "a"); got != 42 {
 		t.Errorf("a = %d, want 42", got)
+	}
+}
+
+func TestATransactionLocksItsKeysInOrder(t *testing.T) {
+	// Two batches over the same keys, taken in opposite orders, must lock
+	// them in one order, or the database breaks their deadlock by aborting
+	// one after a second's wait.
+	state, _, ob := newCounting()
+	ctx := context.Background()
+	_, errs := ApplyAll(ctx, ob, []Change[int]{increment("orders||b"), increment("orders||a"), increment("orders||c")})
+	noErrors(t, errs)
+	_, errs = ApplyAll(ctx, ob, []Change[int]{increment("orders||c"), increment("orders||a")})
+	noErrors(t, errs)
+	state.mu.Lock()
+	defer state.mu.Unlock()
+	if len(state.keys) != 2 {
+		t.Fatalf("%d transactions, want 2", len(state.keys))
+	}
+	for i, keys := range state.keys {
+		if !slices.IsSorted(keys) {
+			t.Errorf("transaction %d writes %v, not in key order", i, keys)
+		}
+		if len(keys) < 4 {
+			t.Errorf("transaction %d writes %v, want its changes and their outbox records", i, keys)
+		}
 	}
 }
