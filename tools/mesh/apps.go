@@ -18,10 +18,24 @@ func (m *Mesh) startApps(ctx context.Context) error {
 	t0 := time.Now()
 	apps := m.runFile.Apps
 	sidecars := make([]*Proc, len(apps))
+	outbound := func(i int) string {
+		return fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", m.apps[apps[i].AppID].DaprHTTP)
+	}
 	for i, a := range apps {
 		sidecars[i] = m.daprdProc(a)
 		if err := m.start(sidecars[i]); err != nil {
 			return err
+		}
+		// The first sidecar creates the name-resolution database (SQLite,
+		// components/local/config.yaml) before the others open it: sidecars
+		// that create it at once race to switch it to WAL, and the loser's
+		// name resolution fails for good ("database is locked"), so no one
+		// can invoke that app. A sidecar answers its outbound health check
+		// only after its name resolution is set up.
+		if i == 0 && len(apps) > 1 {
+			if err := waitReady(ctx, sidecars[0], "healthz/outbound", httpReady(outbound(0))); err != nil {
+				return err
+			}
 		}
 	}
 	var mu sync.Mutex
@@ -29,8 +43,7 @@ func (m *Mesh) startApps(ctx context.Context) error {
 	err := waitAll(ctx, len(apps), func(i int) error {
 		a := apps[i]
 		if m.hasMigrations(a) {
-			outbound := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", m.apps[a.AppID].DaprHTTP)
-			if err := waitReady(ctx, sidecars[i], "healthz/outbound", httpReady(outbound)); err != nil {
+			if err := waitReady(ctx, sidecars[i], "healthz/outbound", httpReady(outbound(i))); err != nil {
 				return err
 			}
 			if err := m.migrate(ctx, a); err != nil {
