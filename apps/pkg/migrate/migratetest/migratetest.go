@@ -54,7 +54,7 @@ func PostgresDB(t testing.TB, withStateTable bool) string {
 	t.Helper()
 	admin := os.Getenv(PostgresURLEnv)
 	if admin == "" {
-		t.Skipf("%s unset (a PostgreSQL admin URL, e.g. postgres://postgres@127.0.0.1:5432/postgres): the end-to-end suite sets it to its mesh's server", PostgresURLEnv)
+		t.Skipf("%s unset (a PostgreSQL admin URL, e.g. postgres://postgres@127.0.0.1:<port>/postgres): the end-to-end suite sets it to its mesh's server", PostgresURLEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
