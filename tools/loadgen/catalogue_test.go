@@ -59,3 +59,33 @@ func TestCatalogueListsUpToEachSizeAndReads(t *testing.T) {
 		}
 	}
 }
+
+// Each page's row counts its own failed reads, whatever kind they were.
+func TestCatalogueCountsEachPagesFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/api/users/signup":
+			w.WriteHeader(201)
+			_, _ = w.Write([]byte(`{"id":"u1"}`))
+		case r.Method == "POST":
+			w.WriteHeader(201)
+		case r.URL.Path == "/": // the connection drops: no answer at all
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		default:
+			_, _ = w.Write([]byte("[]"))
+		}
+	}))
+	defer srv.Close()
+	o := options{url: srv.URL, sizes: "2", reads: 4, buyers: 2, command: "test"}
+	r, err := runCatalogue(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := r.markdown(o)
+	for _, want := range []string{"| 2 | `GET /` (landing page) | 0 | ", " | 4 |\n| 2 | `GET /api/tickets` | 4 |", " | 0 |\n", "- 2 tickets: GET /: "} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
