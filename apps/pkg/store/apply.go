@@ -202,20 +202,24 @@ func (s *Store) commit(ctx context.Context, ops []sidecar.Op, msgs []events.Mess
 	for _, m := range msgs {
 		all = append(all, outboxRecordOp(m, now))
 	}
-	// Every transaction takes its rows' locks in key order, so two that
-	// share keys wait for each other instead of deadlocking (a batch holds
-	// changes in the order they came: one cancels orders A then B while
-	// another pays B then A). The store would break such a deadlock by
-	// aborting one of them after a second's wait. Ops on one key keep their
-	// order.
-	slices.SortStableFunc(all, func(a, b sidecar.Op) int { return strings.Compare(a.Key, b.Key) })
-	if err := s.state.Transact(ctx, all...); err != nil {
+	if err := s.state.Transact(ctx, inLockOrder(all)...); err != nil {
 		return err
 	}
 	if len(msgs) > 0 {
 		s.outbox.send(ctx, msgs)
 	}
 	return nil
+}
+
+// inLockOrder sorts a transaction's ops by key, so that every transaction
+// takes its rows' locks in one order: two that share keys wait for each other
+// instead of deadlocking (a batch holds changes in the order they came: one
+// cancels orders A then B while another pays B then A), which the database
+// would break by aborting one of them after a second's wait. Ops on one key
+// keep their order.
+func inLockOrder(ops []sidecar.Op) []sidecar.Op {
+	slices.SortStableFunc(ops, func(a, b sidecar.Op) int { return strings.Compare(a.Key, b.Key) })
+	return ops
 }
 
 // stamp gives every event without a trace the change's.

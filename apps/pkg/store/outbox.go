@@ -141,9 +141,7 @@ func (o *outbox) run(ctx context.Context, interval time.Duration) {
 		if len(batch) == 0 {
 			return
 		}
-		// In key order, as every transaction (apply.go's commit).
-		slices.SortFunc(batch, func(a, b sidecar.Op) int { return strings.Compare(a.Key, b.Key) })
-		if err := o.state.Transact(context.WithoutCancel(ctx), batch...); err != nil {
+		if err := o.state.Transact(context.WithoutCancel(ctx), inLockOrder(batch)...); err != nil {
 			o.log.Warn("outbox cleanup failed; the relay will retry", "records", len(batch), "err", err)
 		}
 		batch = batch[:0]
